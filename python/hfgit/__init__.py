@@ -1,0 +1,68 @@
+"""hfgit: clone, commit and push Hugging Face Hub repositories from Python.
+
+A Rust extension on libgit2: no git CLI, tokens kept off disk, the GIL released during network
+and disk work, Ctrl-C honoured.
+
+>>> import hfgit
+>>> repo = hfgit.clone("user/model", token="hf_...")        # doctest: +SKIP
+>>> repo.commit("update weights"); repo.push()              # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from . import _native
+from .api import clone, commit, push
+from .exceptions import (
+    AuthenticationError,
+    CertificateError,
+    DetachedHeadError,
+    DirectoryNotEmptyError,
+    DivergedError,
+    HfGitError,
+    InsecureTransportError,
+    InvalidArgumentError,
+    LocalChangesError,
+    LocalIOError,
+    NetworkError,
+    NotARepositoryError,
+    NothingToCommitError,
+    PushRejectedError,
+    RepositoryNotFoundError,
+    RevisionNotFoundError,
+)
+from .progress import Progress
+from .repository import Repository
+from .results import CommitInfo, PullResult, PushResult, RefUpdate, StatusEntry, StatusResult
+
+__version__: str = _native.__version__
+
+__all__ = [
+    "AuthenticationError",
+    "CertificateError",
+    "CommitInfo",
+    "DetachedHeadError",
+    "DirectoryNotEmptyError",
+    "DivergedError",
+    "HfGitError",
+    "InsecureTransportError",
+    "InvalidArgumentError",
+    "LocalChangesError",
+    "LocalIOError",
+    "NetworkError",
+    "NotARepositoryError",
+    "NothingToCommitError",
+    "Progress",
+    "PullResult",
+    "PushRejectedError",
+    "PushResult",
+    "RefUpdate",
+    "Repository",
+    "RepositoryNotFoundError",
+    "RevisionNotFoundError",
+    "StatusEntry",
+    "StatusResult",
+    "__version__",
+    "clone",
+    "commit",
+    "push",
+]

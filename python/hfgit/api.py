@@ -1,0 +1,96 @@
+"""The module-level functions: ``clone``, ``commit`` and ``push``."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from typing import Optional, Union
+
+from . import _native
+from .progress import ProgressArg, progress_reporter
+from .repository import Repository
+from .results import PushResult, RefUpdate
+
+PathArg = Union[str, "os.PathLike[str]"]
+TokenArg = Union[str, bool, None]
+
+
+def clone(
+    repo: str,
+    local_dir: Optional[PathArg] = None,
+    *,
+    token: TokenArg = None,
+    repo_type: Optional[str] = None,
+    revision: Optional[str] = None,
+    depth: Optional[int] = None,
+    endpoint: Optional[str] = None,
+    progress: ProgressArg = None,
+) -> Repository:
+    """Clone a Hub repository and return it as a :class:`Repository`.
+
+    ``repo`` is ``"user/name"``, ``"datasets/user/name"``, ``"spaces/user/name"`` or a full
+    ``https://`` URL; ``repo_type`` ("model", "dataset", "space") may say the same. ``local_dir``
+    defaults to the repo's name in the current directory and must not hold files. The token is
+    ``token=``, else ``HF_TOKEN``, else the token saved by ``hf auth login``; ``token=False`` clones
+    anonymously. It is never written to disk. ``endpoint`` defaults to ``HF_ENDPOINT``, else
+    https://huggingface.co. A failed or interrupted clone removes what it wrote.
+    """
+    with progress_reporter(progress, "Cloning") as callback:
+        path = _native.clone(
+            repo,
+            local_dir,
+            token=token,
+            repo_type=repo_type,
+            revision=revision,
+            depth=depth,
+            endpoint=endpoint,
+            progress=callback,
+        )
+    return Repository(path)
+
+
+def commit(
+    local_dir: PathArg,
+    message: str,
+    *,
+    paths: Optional[Iterable[PathArg]] = None,
+    author: Optional[str] = None,
+    allow_empty: bool = False,
+) -> str:
+    """Stage every change in the work tree (or only ``paths``) and commit it; return the id.
+
+    New, modified and deleted files are staged, ``.gitignore`` honoured. ``author`` is
+    ``"Name <email>"`` and defaults to git config. Raises :class:`NothingToCommitError` when
+    nothing changed, unless ``allow_empty=True``.
+    """
+    return _native.commit(
+        local_dir,
+        message,
+        paths=None if paths is None else list(paths),
+        author=author,
+        allow_empty=allow_empty,
+    )
+
+
+def push(
+    local_dir: PathArg,
+    *,
+    token: TokenArg = None,
+    remote: str = "origin",
+    branch: Optional[str] = None,
+    force: bool = False,
+    progress: ProgressArg = None,
+) -> PushResult:
+    """Push the current branch to its upstream (or to ``branch`` on the remote).
+
+    Raises :class:`PushRejectedError` when the server refuses a ref: a push never reports
+    success unless every ref was accepted, and a failed push leaves local commits untouched.
+    """
+    with progress_reporter(progress, "Pushing") as callback:
+        raw = _native.push(
+            local_dir, token=token, remote=remote, branch=branch, force=force, progress=callback
+        )
+    return PushResult(
+        remote_url=raw["remote_url"],
+        updates=tuple(RefUpdate(ref, old, new) for ref, old, new in raw["updates"]),
+    )

@@ -1,0 +1,114 @@
+"""The exceptions hfgit raises, all rooted at :class:`HfGitError`.
+
+Where a built-in exception means the same thing, the class inherits it too, so code that already
+catches ``PermissionError`` or ``ConnectionError`` keeps working. Messages never contain a token
+or URL credentials. The Rust core maps each of its error kinds to exactly one class here.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+
+class HfGitError(Exception):
+    """Base class of every error raised by hfgit."""
+
+
+class AuthenticationError(HfGitError, PermissionError):
+    """The server rejected the token, or the operation needs one and none was found."""
+
+
+class RepositoryNotFoundError(HfGitError, FileNotFoundError):
+    """The repository does not exist, or the token cannot see it."""
+
+
+class RevisionNotFoundError(HfGitError, LookupError):
+    """A branch, tag or commit the repository does not have."""
+
+    def __init__(self, message: str, *, revision: Optional[str] = None) -> None:
+        super().__init__(message)
+        self.revision = revision
+
+
+class PushRejectedError(HfGitError):
+    """The server (or the fast-forward check) refused to update a ref.
+
+    ``ref`` names the remote ref, ``reason`` is the server's explanation. The local commit and
+    branch are untouched.
+    """
+
+    def __init__(
+        self, message: str, *, ref: Optional[str] = None, reason: Optional[str] = None
+    ) -> None:
+        super().__init__(message)
+        self.ref = ref
+        self.reason = reason
+
+
+class NetworkError(HfGitError, ConnectionError):
+    """The connection failed, timed out, or the server answered with an error status."""
+
+
+class CertificateError(NetworkError):
+    """The server's TLS certificate is not trusted (see SSL_CERT_FILE / REQUESTS_CA_BUNDLE)."""
+
+
+class NothingToCommitError(HfGitError):
+    """The work tree matches HEAD; pass ``allow_empty=True`` to commit anyway."""
+
+
+class NotARepositoryError(HfGitError):
+    """The path is not the top of a git work tree."""
+
+
+class DirectoryNotEmptyError(HfGitError, FileExistsError):
+    """A clone target that already holds files; nothing was written to it."""
+
+
+class DetachedHeadError(HfGitError):
+    """HEAD is not on a branch and no ``branch=`` was given."""
+
+
+class DivergedError(HfGitError):
+    """Local and remote history both moved on: ``pull`` only fast-forwards."""
+
+
+class LocalChangesError(HfGitError):
+    """Uncommitted local changes would be overwritten."""
+
+
+class InsecureTransportError(HfGitError, ValueError):
+    """A token would be sent over plain ``http://`` to a host other than this machine."""
+
+
+class InvalidArgumentError(HfGitError, ValueError):
+    """A malformed repo id, URL, path or option."""
+
+
+class LocalIOError(HfGitError, OSError):
+    """A local file-system operation failed."""
+
+    def __init__(self, message: str, *, errno: Optional[int] = None) -> None:
+        super().__init__(message)
+        if errno is not None:
+            self.errno = errno
+
+
+__all__ = [
+    "AuthenticationError",
+    "CertificateError",
+    "DetachedHeadError",
+    "DirectoryNotEmptyError",
+    "DivergedError",
+    "HfGitError",
+    "InsecureTransportError",
+    "InvalidArgumentError",
+    "LocalChangesError",
+    "LocalIOError",
+    "NetworkError",
+    "NotARepositoryError",
+    "NothingToCommitError",
+    "PushRejectedError",
+    "RepositoryNotFoundError",
+    "RevisionNotFoundError",
+]

@@ -1,0 +1,115 @@
+"""A local work tree of a Hub repository."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from typing import Optional, Union
+
+from . import _native
+from .progress import ProgressArg, progress_reporter
+from .results import CommitInfo, PullResult, PushResult, StatusEntry, StatusResult
+
+PathArg = Union[str, "os.PathLike[str]"]
+TokenArg = Union[str, bool, None]
+
+
+class Repository:
+    """A git work tree, usually one made by :func:`hfgit.clone`.
+
+    Opening a path that is not the top of a work tree raises :class:`NotARepositoryError`.
+    Properties are read fresh from disk on each access.
+    """
+
+    def __init__(self, path: PathArg) -> None:
+        self._path = _native.repo_info(path)["path"]
+
+    @property
+    def path(self) -> str:
+        return self._path
+
+    @property
+    def head(self) -> Optional[str]:
+        """The id of the checked-out commit, or ``None`` before the first commit."""
+        return _native.repo_info(self._path)["head"]
+
+    @property
+    def branch(self) -> Optional[str]:
+        """The checked-out branch, or ``None`` when HEAD is detached."""
+        return _native.repo_info(self._path)["branch"]
+
+    @property
+    def remote_url(self) -> Optional[str]:
+        """``origin``'s URL, without credentials."""
+        return _native.repo_info(self._path)["remote_url"]
+
+    def status(self) -> StatusResult:
+        """What changed in the work tree since HEAD."""
+        entries = _native.status_entries(self._path)
+        return StatusResult(tuple(StatusEntry(path, kind, staged) for path, kind, staged in entries))
+
+    def commit(
+        self,
+        message: str,
+        *,
+        paths: Optional[Iterable[PathArg]] = None,
+        author: Optional[str] = None,
+        allow_empty: bool = False,
+    ) -> str:
+        """See :func:`hfgit.commit`."""
+        from .api import commit
+
+        return commit(self._path, message, paths=paths, author=author, allow_empty=allow_empty)
+
+    def push(
+        self,
+        *,
+        token: TokenArg = None,
+        remote: str = "origin",
+        branch: Optional[str] = None,
+        force: bool = False,
+        progress: ProgressArg = None,
+    ) -> PushResult:
+        """See :func:`hfgit.push`."""
+        from .api import push
+
+        return push(
+            self._path, token=token, remote=remote, branch=branch, force=force, progress=progress
+        )
+
+    def pull(
+        self, *, token: TokenArg = None, remote: str = "origin", progress: ProgressArg = None
+    ) -> PullResult:
+        """Fetch and fast-forward the current branch.
+
+        Raises :class:`DivergedError` when local commits are not on the remote, and
+        :class:`LocalChangesError` when uncommitted edits would be overwritten.
+        """
+        with progress_reporter(progress, "Pulling") as callback:
+            old, new = _native.pull(self._path, token=token, remote=remote, progress=callback)
+        return PullResult(old, new)
+
+    def log(self, limit: Optional[int] = None) -> list[CommitInfo]:
+        """Commits reachable from HEAD, newest first."""
+        return [
+            CommitInfo(
+                id=raw["id"],
+                message=raw["message"],
+                author_name=raw["author_name"],
+                author_email=raw["author_email"],
+                timestamp=raw["timestamp"],
+                parents=tuple(raw["parents"]),
+            )
+            for raw in _native.log(self._path, limit)
+        ]
+
+    def __repr__(self) -> str:
+        info = _native.repo_info(self._path)
+        head = (info["head"] or "")[:12] or None
+        return (
+            f"Repository(path={info['path']!r}, branch={info['branch']!r}, head={head!r}, "
+            f"remote={info['remote_url']!r})"
+        )
+
+    def __fspath__(self) -> str:
+        return self._path

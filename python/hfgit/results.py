@@ -1,0 +1,105 @@
+"""The values hfgit returns: plain frozen dataclasses with readable reprs."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from typing import Optional
+
+
+@dataclass(frozen=True)
+class RefUpdate:
+    """One ref the server now has. ``old`` is ``None`` when the branch is new on the server."""
+
+    ref: str
+    old: Optional[str]
+    new: str
+
+    @property
+    def changed(self) -> bool:
+        return self.old != self.new
+
+
+@dataclass(frozen=True)
+class PushResult:
+    """What a push changed on the remote."""
+
+    remote_url: str
+    updates: tuple[RefUpdate, ...]
+
+    @property
+    def up_to_date(self) -> bool:
+        """True when the remote already had every commit."""
+        return not any(update.changed for update in self.updates)
+
+
+@dataclass(frozen=True)
+class PullResult:
+    """What a fast-forward pull did: ``old_head`` → ``new_head``."""
+
+    old_head: str
+    new_head: str
+
+    @property
+    def updated(self) -> bool:
+        return self.old_head != self.new_head
+
+
+@dataclass(frozen=True)
+class StatusEntry:
+    """One changed path: ``kind`` is added, modified, deleted, renamed, typechange, untracked
+    or conflicted; ``staged`` says whether the change is already in the index."""
+
+    path: str
+    kind: str
+    staged: bool
+
+
+@dataclass(frozen=True)
+class StatusResult:
+    """Changes in the work tree relative to HEAD, grouped by kind."""
+
+    entries: tuple[StatusEntry, ...] = field(default_factory=tuple)
+
+    def _paths(self, kind: str) -> list[str]:
+        return [entry.path for entry in self.entries if entry.kind == kind]
+
+    @property
+    def added(self) -> list[str]:
+        return self._paths("added")
+
+    @property
+    def modified(self) -> list[str]:
+        return self._paths("modified")
+
+    @property
+    def deleted(self) -> list[str]:
+        return self._paths("deleted")
+
+    @property
+    def untracked(self) -> list[str]:
+        return self._paths("untracked")
+
+    @property
+    def is_clean(self) -> bool:
+        return not self.entries
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    """One commit of :meth:`Repository.log`."""
+
+    id: str
+    message: str
+    author_name: str
+    author_email: str
+    timestamp: int
+    parents: tuple[str, ...]
+
+    @property
+    def summary(self) -> str:
+        return self.message.split("\n", 1)[0]
+
+    @property
+    def date(self) -> _dt.datetime:
+        return _dt.datetime.fromtimestamp(self.timestamp, tz=_dt.timezone.utc)

@@ -1,0 +1,171 @@
+//! Turning libgit2's `(code, class, message)` triple into an [`HfGitError`] a user can act on.
+//!
+//! libgit2 reports most transport failures as a generic error with an HTTP status in the message,
+//! so classification looks at the code and class first and at the (redacted) message last.
+
+use git2::{ErrorClass, ErrorCode};
+
+use super::HfGitError;
+use crate::auth::redact;
+
+/// What we know about the operation that failed, so a bare libgit2 error can be put in context.
+#[derive(Debug, Clone, Default)]
+pub struct GitContext {
+    /// The repo as the user named it, safe to print (no credentials).
+    pub target: String,
+    /// Whether a token was offered for this operation.
+    pub had_token: bool,
+}
+
+impl GitContext {
+    pub fn local() -> Self {
+        Self::default()
+    }
+
+    pub fn remote(target: impl Into<String>, had_token: bool) -> Self {
+        Self {
+            target: target.into(),
+            had_token,
+        }
+    }
+}
+
+/// Classify a libgit2 error raised while working on `ctx`.
+pub fn classify_git_error(err: &git2::Error, ctx: &GitContext) -> HfGitError {
+    let message = redact::redact_text(err.message());
+    let lower = message.to_ascii_lowercase();
+    let target = ctx.target.clone();
+
+    if err.code() == ErrorCode::Certificate
+        || err.class() == ErrorClass::Ssl
+        || lower.contains("certificate")
+    {
+        return HfGitError::Certificate { detail: message };
+    }
+    if err.code() == ErrorCode::Auth || lower.contains("401") || lower.contains("authentication") {
+        return HfGitError::Authentication {
+            target,
+            detail: auth_hint(ctx.had_token),
+        };
+    }
+    if lower.contains("403") {
+        return HfGitError::Authentication {
+            target,
+            detail:
+                "the server refused access (403). Check that your token has access to this repo."
+                    .into(),
+        };
+    }
+    if lower.contains("404") {
+        return HfGitError::RepositoryNotFound { target };
+    }
+    if err.code() == ErrorCode::NotFastForward {
+        return HfGitError::PushRejected {
+            reference: target,
+            reason: "non-fast-forward: the remote has commits you do not have. Pull first, or push with force=True.".into(),
+        };
+    }
+    if matches!(
+        err.class(),
+        ErrorClass::Net | ErrorClass::Http | ErrorClass::Os
+    ) || lower.contains("unexpected http status")
+        || lower.contains("failed to connect")
+        || lower.contains("timed out")
+    {
+        return HfGitError::Network { detail: message };
+    }
+    if err.code() == ErrorCode::Conflict || err.class() == ErrorClass::Checkout {
+        return HfGitError::LocalChanges { detail: message };
+    }
+    HfGitError::Git(message)
+}
+
+/// What to tell a user whose credentials did not get them in.
+pub(crate) fn auth_hint(had_token: bool) -> String {
+    if had_token {
+        "the token was rejected. Check that it is valid and has access to this repo \
+         (https://huggingface.co/settings/tokens)."
+            .into()
+    } else {
+        "the repo is private, does not exist, or the operation needs a token. \
+         Pass token=..., set HF_TOKEN, or log in with `hf auth login`."
+            .into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn git_err(code: ErrorCode, class: ErrorClass, msg: &str) -> git2::Error {
+        git2::Error::new(code, class, msg)
+    }
+
+    #[test]
+    fn http_404_means_repository_not_found() {
+        let err = git_err(
+            ErrorCode::GenericError,
+            ErrorClass::Http,
+            "unexpected http status code: 404",
+        );
+        let ctx = GitContext::remote("alice/model", true);
+        assert!(matches!(
+            classify_git_error(&err, &ctx),
+            HfGitError::RepositoryNotFound { .. }
+        ));
+    }
+
+    #[test]
+    fn auth_code_becomes_authentication_with_a_hint_to_pass_a_token() {
+        let err = git_err(
+            ErrorCode::Auth,
+            ErrorClass::Http,
+            "too many redirects or authentication replays",
+        );
+        let ctx = GitContext::remote("alice/private", false);
+        let mapped = classify_git_error(&err, &ctx);
+        assert!(matches!(mapped, HfGitError::Authentication { .. }));
+        assert!(mapped.to_string().contains("HF_TOKEN"));
+    }
+
+    #[test]
+    fn refused_connection_is_a_network_error() {
+        let err = git_err(
+            ErrorCode::GenericError,
+            ErrorClass::Net,
+            "failed to connect to 127.0.0.1: Connection refused",
+        );
+        assert!(matches!(
+            classify_git_error(&err, &GitContext::local()),
+            HfGitError::Network { .. }
+        ));
+    }
+
+    #[test]
+    fn untrusted_certificate_is_a_certificate_error() {
+        let err = git_err(
+            ErrorCode::Certificate,
+            ErrorClass::Ssl,
+            "the SSL certificate is invalid",
+        );
+        assert!(matches!(
+            classify_git_error(&err, &GitContext::local()),
+            HfGitError::Certificate { .. }
+        ));
+    }
+
+    #[test]
+    fn classified_messages_never_carry_url_credentials() {
+        let err = git_err(
+            ErrorCode::GenericError,
+            ErrorClass::Net,
+            "failed to resolve https://user:hf_abcdefghijklmnopqrstuvwxyz0123456789@example.com/x",
+        );
+        let text = classify_git_error(&err, &GitContext::local()).to_string();
+        assert!(
+            !text.contains("hf_abcdefghijklmnopqrstuvwxyz0123456789"),
+            "{text}"
+        );
+        assert!(!text.contains("user:"), "{text}");
+    }
+}

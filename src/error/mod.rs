@@ -1,0 +1,111 @@
+//! The one error type of the crate.
+//!
+//! Every failure a user can act on has its own variant, so the Python layer can map each to its own
+//! exception class once (see `python/errors.rs`). Messages say what went wrong, about what, and what
+//! to do next; they never carry a token or URL credentials: everything that may contain text from
+//! elsewhere (libgit2, a server) passes through [`crate::auth::redact`] before it lands here.
+
+pub(crate) mod classify;
+
+use std::path::PathBuf;
+
+pub use classify::{classify_git_error, GitContext};
+
+/// Shorthand used across the crate.
+pub type Result<T, E = HfGitError> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HfGitError {
+    /// The server refused the credentials, or wants some and none were given.
+    #[error("Authentication failed for {target}: {detail}")]
+    Authentication { target: String, detail: String },
+
+    /// The repository does not exist, or the token cannot see it.
+    #[error("Repository not found: {target}. Check the repo id and repo_type, and that your token can read it.")]
+    RepositoryNotFound { target: String },
+
+    /// A branch, tag or commit that the repository does not have.
+    #[error("Revision not found: '{revision}' in {target}")]
+    RevisionNotFound { revision: String, target: String },
+
+    /// The server (or libgit2's fast-forward check) refused to update a ref.
+    #[error("Push rejected for {reference}: {reason}")]
+    PushRejected { reference: String, reason: String },
+
+    /// The connection failed, timed out, or the server answered with an error status.
+    #[error("Network error: {detail}")]
+    Network { detail: String },
+
+    /// TLS could not be established because the server's certificate is not trusted.
+    #[error("Certificate error: {detail}. If you are behind a proxy with its own CA, point SSL_CERT_FILE or REQUESTS_CA_BUNDLE at its certificate bundle.")]
+    Certificate { detail: String },
+
+    /// Nothing changed since the last commit.
+    #[error("Nothing to commit in {}: the work tree matches HEAD. Pass allow_empty=True to commit anyway.", path.display())]
+    NothingToCommit { path: PathBuf },
+
+    /// The path is not inside a git work tree.
+    #[error("Not a git repository: {}", path.display())]
+    NotARepository { path: PathBuf },
+
+    /// A clone target that already holds files.
+    #[error("Destination {} already exists and is not an empty directory", path.display())]
+    DirectoryNotEmpty { path: PathBuf },
+
+    /// HEAD points at a commit, not a branch, and no branch was named.
+    #[error("HEAD is detached in {}: check out a branch, or pass branch= to say where to push", path.display())]
+    DetachedHead { path: PathBuf },
+
+    /// Local and remote history have both moved on; a fast-forward is impossible.
+    #[error("Cannot fast-forward {branch}: {detail}")]
+    Diverged { branch: String, detail: String },
+
+    /// Uncommitted local changes would be overwritten.
+    #[error("Local changes would be overwritten: {detail}. Commit or discard them first.")]
+    LocalChanges { detail: String },
+
+    /// A token would travel in clear text to a host other than this machine.
+    #[error("Refusing to send a token over plain http:// to {host}: use https://, or token=False for anonymous access")]
+    InsecureTransport { host: String },
+
+    /// An argument that cannot be right (malformed repo id, path outside the work tree, ...).
+    #[error("Invalid argument: {0}")]
+    InvalidInput(String),
+
+    /// The user interrupted the operation (Ctrl-C) or a progress callback asked to stop.
+    #[error("Operation cancelled")]
+    Cancelled,
+
+    /// A local file-system failure.
+    #[error("I/O error while {context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// Any other libgit2 failure, already redacted.
+    #[error("Git error: {0}")]
+    Git(String),
+}
+
+impl HfGitError {
+    pub fn invalid(detail: impl Into<String>) -> Self {
+        Self::InvalidInput(detail.into())
+    }
+
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Self::Io {
+            context: context.into(),
+            source,
+        }
+    }
+}
+
+/// libgit2 failures outside any network context (opening, indexing, writing objects).
+impl From<git2::Error> for HfGitError {
+    fn from(err: git2::Error) -> Self {
+        classify_git_error(&err, &GitContext::local())
+    }
+}

@@ -1,0 +1,122 @@
+//! Progress and cancellation shared between an operation and whoever watches it.
+//!
+//! The operation (on a worker thread) writes the latest figures into a [`Monitor`]; the watcher
+//! (the Python bridge, on the caller's thread) polls it at its own pace, so progress costs the
+//! worker one uncontended lock per libgit2 callback and never waits on Python. The same monitor
+//! carries the cancellation flag that libgit2's callbacks return to abort.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+
+/// What an operation is doing now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Phase {
+    #[default]
+    Starting,
+    /// Receiving objects from the server (clone, pull).
+    Receiving,
+    /// Indexing received deltas.
+    Resolving,
+    /// Writing files into the work tree.
+    Checkout,
+    /// Staging files and writing objects (commit).
+    Staging,
+    /// Building the pack to send (push).
+    Packing,
+    /// Sending objects to the server (push).
+    Sending,
+    Done,
+}
+
+impl Phase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Starting => "starting",
+            Self::Receiving => "receiving",
+            Self::Resolving => "resolving",
+            Self::Checkout => "checkout",
+            Self::Staging => "staging",
+            Self::Packing => "packing",
+            Self::Sending => "sending",
+            Self::Done => "done",
+        }
+    }
+}
+
+/// The latest figures of one operation: `done` of `total` items in `phase`, `bytes` transferred.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Snapshot {
+    pub phase: Phase,
+    pub done: u64,
+    pub total: u64,
+    pub bytes: u64,
+}
+
+#[derive(Debug, Default)]
+pub struct Monitor {
+    latest: Mutex<Snapshot>,
+    cancelled: AtomicBool,
+}
+
+impl Monitor {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn report(&self, phase: Phase, done: u64, total: u64, bytes: u64) {
+        let mut latest = self.latest.lock().unwrap_or_else(|p| p.into_inner());
+        *latest = Snapshot {
+            phase,
+            done,
+            total,
+            bytes,
+        };
+    }
+
+    pub fn snapshot(&self) -> Snapshot {
+        *self.latest.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Ask the operation to stop at its next callback.
+    pub fn cancel(&self) {
+        self.cancelled.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::SeqCst)
+    }
+
+    /// What libgit2 callbacks return: `true` to go on.
+    pub fn keep_going(&self) -> bool {
+        !self.is_cancelled()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snapshot_returns_the_latest_report() {
+        let monitor = Monitor::new();
+        monitor.report(Phase::Receiving, 1, 10, 100);
+        monitor.report(Phase::Receiving, 2, 10, 200);
+        assert_eq!(
+            monitor.snapshot(),
+            Snapshot {
+                phase: Phase::Receiving,
+                done: 2,
+                total: 10,
+                bytes: 200
+            }
+        );
+    }
+
+    #[test]
+    fn cancel_turns_keep_going_off() {
+        let monitor = Monitor::new();
+        assert!(monitor.keep_going());
+        monitor.cancel();
+        assert!(!monitor.keep_going());
+    }
+}

@@ -1,0 +1,122 @@
+//! The one way long work leaves Python: a worker thread does it while the caller waits with the
+//! GIL released, waking every 100 ms to deliver progress to a Python callback and to check for
+//! Ctrl-C. An interrupt (or an exception from the callback) cancels the work through the
+//! monitor, gives it a moment to stop and clean up, and is raised in the caller.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use pyo3::exceptions::PyRuntimeError;
+use pyo3::prelude::*;
+
+use crate::error::HfGitError;
+use crate::progress::{Monitor, Snapshot};
+
+const POLL_INTERVAL: Duration = Duration::from_millis(100);
+/// How long an interrupted operation may take to stop and remove what it wrote.
+const STOP_GRACE: Duration = Duration::from_secs(3);
+
+type WorkResult<T> = std::thread::Result<Result<T, HfGitError>>;
+
+/// Run `work` off the GIL; `progress` (a callable taking phase, done, total, bytes) sees its figures.
+pub fn run_blocking<T, F>(
+    py: Python<'_>,
+    progress: Option<&Bound<'_, PyAny>>,
+    work: F,
+) -> PyResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&Monitor) -> Result<T, HfGitError> + Send + 'static,
+{
+    let monitor = Arc::new(Monitor::new());
+    let (sender, receiver) = mpsc::channel::<WorkResult<T>>();
+    let worker_monitor = Arc::clone(&monitor);
+    std::thread::Builder::new()
+        .name("hfgit-worker".into())
+        .spawn(move || {
+            let outcome = catch_unwind(AssertUnwindSafe(|| work(&worker_monitor)));
+            let _ = sender.send(outcome);
+        })
+        .map_err(|e| PyRuntimeError::new_err(format!("could not start a worker thread: {e}")))?;
+
+    let progress = progress.filter(|p| !p.is_none());
+    let mut receiver = receiver;
+    let mut last_reported: Option<Snapshot> = None;
+    loop {
+        let (back, received) = py.detach(move || {
+            let received = receiver.recv_timeout(POLL_INTERVAL);
+            (receiver, received)
+        });
+        receiver = back;
+        match received {
+            Ok(outcome) => {
+                if let Some(callback) = progress {
+                    report(callback, &monitor, &mut last_reported)?;
+                }
+                return finish(outcome);
+            }
+            Err(RecvTimeoutError::Disconnected) => {
+                return Err(PyRuntimeError::new_err(
+                    "hfgit worker ended without a result",
+                ));
+            }
+            Err(RecvTimeoutError::Timeout) => {
+                let interrupted = py.check_signals().and_then(|()| match progress {
+                    Some(callback) => report(callback, &monitor, &mut last_reported),
+                    None => Ok(()),
+                });
+                if let Err(err) = interrupted {
+                    monitor.cancel();
+                    wait_for_stop(py, receiver);
+                    return Err(err);
+                }
+            }
+        }
+    }
+}
+
+fn report(
+    callback: &Bound<'_, PyAny>,
+    monitor: &Monitor,
+    last: &mut Option<Snapshot>,
+) -> PyResult<()> {
+    let snapshot = monitor.snapshot();
+    if last.as_ref() == Some(&snapshot) {
+        return Ok(());
+    }
+    *last = Some(snapshot);
+    callback.call1((
+        snapshot.phase.as_str(),
+        snapshot.done,
+        snapshot.total,
+        snapshot.bytes,
+    ))?;
+    Ok(())
+}
+
+fn finish<T>(outcome: WorkResult<T>) -> PyResult<T> {
+    match outcome {
+        Ok(result) => result.map_err(PyErr::from),
+        Err(panic) => {
+            let detail = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            Err(PyRuntimeError::new_err(format!(
+                "hfgit internal error: {detail}"
+            )))
+        }
+    }
+}
+
+/// After cancelling, let the worker finish its cleanup (bounded: a server that stopped
+/// answering cannot hold the caller; the worker then cleans up when its read times out).
+fn wait_for_stop<T: Send>(py: Python<'_>, receiver: Receiver<WorkResult<T>>) {
+    py.detach(move || {
+        let deadline = Instant::now() + STOP_GRACE;
+        let _ = receiver.recv_timeout(deadline.saturating_duration_since(Instant::now()));
+    });
+}

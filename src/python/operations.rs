@@ -1,0 +1,126 @@
+//! `clone`, `commit`, `push` and `pull`: argument conversion, then the core op off the GIL.
+
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+
+use super::args::{path, paths, token_request};
+use super::blocking::run_blocking;
+use crate::hub::parse_remote;
+use crate::repo::clone::{clone_repo, default_local_dir, CloneRequest};
+use crate::repo::commit::{commit as commit_work_tree, CommitRequest};
+use crate::repo::pull::{pull as pull_branch, PullRequest};
+use crate::repo::push::{push as push_branch, PushRequest};
+
+pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
+    module.add_function(wrap_pyfunction!(clone, module)?)?;
+    module.add_function(wrap_pyfunction!(commit, module)?)?;
+    module.add_function(wrap_pyfunction!(push, module)?)?;
+    module.add_function(wrap_pyfunction!(pull, module)?)?;
+    Ok(())
+}
+
+/// Clone `repo` into `local_dir`; returns the work tree's path.
+#[pyfunction]
+#[pyo3(signature = (repo, local_dir=None, *, token=None, repo_type=None, revision=None, depth=None, endpoint=None, progress=None))]
+#[allow(clippy::too_many_arguments)]
+fn clone(
+    py: Python<'_>,
+    repo: &str,
+    local_dir: Option<&Bound<'_, PyAny>>,
+    token: Option<&Bound<'_, PyAny>>,
+    repo_type: Option<&str>,
+    revision: Option<String>,
+    depth: Option<u32>,
+    endpoint: Option<&str>,
+    progress: Option<&Bound<'_, PyAny>>,
+) -> PyResult<String> {
+    let remote = parse_remote(repo, repo_type, endpoint, std::env::var("HF_ENDPOINT").ok())?;
+    let local_dir = match local_dir.filter(|d| !d.is_none()) {
+        Some(dir) => path(dir, "local_dir")?,
+        None => default_local_dir(&std::env::current_dir()?, &remote),
+    };
+    let request = CloneRequest {
+        remote,
+        token: token_request(token)?,
+        local_dir,
+        revision: revision.filter(|r| !r.is_empty()),
+        depth,
+    };
+    let cloned = run_blocking(py, progress, move |monitor| clone_repo(request, monitor))?;
+    Ok(cloned.to_string_lossy().into_owned())
+}
+
+/// Stage every change (or only `paths`) and commit; returns the commit id.
+#[pyfunction]
+#[pyo3(signature = (local_dir, message, *, paths=None, author=None, allow_empty=false))]
+fn commit(
+    py: Python<'_>,
+    local_dir: &Bound<'_, PyAny>,
+    message: String,
+    paths: Option<&Bound<'_, PyAny>>,
+    author: Option<String>,
+    allow_empty: bool,
+) -> PyResult<String> {
+    let request = CommitRequest {
+        local_dir: path(local_dir, "local_dir")?,
+        message,
+        paths: self::paths(paths)?,
+        author,
+        allow_empty,
+    };
+    let id = run_blocking(py, None, move |_monitor| commit_work_tree(request))?;
+    Ok(id.to_string())
+}
+
+/// Push the current branch; returns `{"remote_url": str, "updates": [(ref, old, new), ...]}`.
+#[pyfunction]
+#[pyo3(signature = (local_dir, *, token=None, remote="origin", branch=None, force=false, progress=None))]
+fn push<'py>(
+    py: Python<'py>,
+    local_dir: &Bound<'py, PyAny>,
+    token: Option<&Bound<'py, PyAny>>,
+    remote: &str,
+    branch: Option<String>,
+    force: bool,
+    progress: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let request = PushRequest {
+        local_dir: path(local_dir, "local_dir")?,
+        token: token_request(token)?,
+        remote_name: remote.to_owned(),
+        branch,
+        force,
+    };
+    let outcome = run_blocking(py, progress, move |monitor| push_branch(request, monitor))?;
+    let updates = PyList::empty(py);
+    for update in outcome.updates {
+        updates.append((
+            update.reference,
+            update.old.map(|o| o.to_string()),
+            update.new.to_string(),
+        ))?;
+    }
+    let result = PyDict::new(py);
+    result.set_item("remote_url", outcome.remote_url)?;
+    result.set_item("updates", updates)?;
+    Ok(result)
+}
+
+/// Fetch and fast-forward the current branch; returns `(old_head, new_head)`.
+#[pyfunction]
+#[pyo3(signature = (local_dir, *, token=None, remote="origin", progress=None))]
+fn pull(
+    py: Python<'_>,
+    local_dir: &Bound<'_, PyAny>,
+    token: Option<&Bound<'_, PyAny>>,
+    remote: &str,
+    progress: Option<&Bound<'_, PyAny>>,
+) -> PyResult<(String, String)> {
+    let request = PullRequest {
+        local_dir: path(local_dir, "local_dir")?,
+        token: token_request(token)?,
+        remote_name: remote.to_owned(),
+    };
+    let outcome = run_blocking(py, progress, move |monitor| pull_branch(request, monitor))?;
+    Ok((outcome.old_head.to_string(), outcome.new_head.to_string()))
+}

@@ -1,0 +1,135 @@
+//! Cloning a Hub repo into a new work tree.
+//!
+//! The destination is claimed first (a non-empty directory is refused before any network
+//! traffic) and removed again on any failure or cancellation, so a failed clone leaves nothing
+//! half-written. The remote URL stored in `.git/config` is the clean one: the token only ever
+//! travels through the credential callback.
+
+use std::path::{Path, PathBuf};
+
+use git2::build::RepoBuilder;
+use git2::{Direction, Repository};
+
+use super::checkout::checkout_with_progress;
+use super::target_dir::CloneTarget;
+use crate::auth::{resolve_token, ProcessEnv, TokenRequest};
+use crate::error::{HfGitError, Result};
+use crate::hub::RemoteSpec;
+use crate::progress::{Monitor, Phase};
+use crate::remote::RemoteSession;
+
+pub struct CloneRequest {
+    pub remote: RemoteSpec,
+    pub token: TokenRequest,
+    pub local_dir: PathBuf,
+    pub revision: Option<String>,
+    pub depth: Option<u32>,
+}
+
+/// How a requested revision exists on the remote.
+enum RevisionKind {
+    Branch(String),
+    Tag(String),
+    Commit(String),
+}
+
+pub fn clone_repo(request: CloneRequest, monitor: &Monitor) -> Result<PathBuf> {
+    let target = CloneTarget::claim(&request.local_dir)?;
+    let token = resolve_token(request.token, request.remote.url_token, &ProcessEnv);
+    let session = RemoteSession::new(request.remote.url, token)?;
+
+    let revision = match &request.revision {
+        Some(revision) => Some(locate_revision(&session, revision, monitor)?),
+        None => None,
+    };
+
+    let mut fetch = session.fetch_options(monitor);
+    if let Some(depth) = request.depth {
+        let depth = i32::try_from(depth)
+            .ok()
+            .filter(|d| *d > 0)
+            .ok_or_else(|| {
+                HfGitError::invalid(format!("depth must be a positive number, got {depth}"))
+            })?;
+        fetch.depth(depth);
+    }
+    let mut builder = RepoBuilder::new();
+    builder.fetch_options(fetch);
+    builder.with_checkout(checkout_with_progress(monitor));
+    if let Some(RevisionKind::Branch(branch)) = &revision {
+        builder.branch(branch);
+    }
+    let repo = builder
+        .clone(session.url(), target.path())
+        .map_err(|err| session.classify(&err, monitor))?;
+
+    match &revision {
+        Some(RevisionKind::Tag(name)) => detach_at(&repo, &format!("refs/tags/{name}"), monitor)?,
+        Some(RevisionKind::Commit(spec)) => detach_at(&repo, spec, monitor)?,
+        Some(RevisionKind::Branch(_)) | None => {}
+    }
+    if monitor.is_cancelled() {
+        return Err(HfGitError::Cancelled);
+    }
+    monitor.report(Phase::Done, 1, 1, monitor.snapshot().bytes);
+    Ok(target.keep())
+}
+
+/// Ask the remote which refs it has, to tell a branch from a tag from a commit id up front.
+fn locate_revision(
+    session: &RemoteSession,
+    revision: &str,
+    monitor: &Monitor,
+) -> Result<RevisionKind> {
+    let mut remote = git2::Remote::create_detached(session.url())?;
+    let connection = remote
+        .connect_auth(Direction::Fetch, Some(session.callbacks(monitor)), None)
+        .map_err(|err| session.classify(&err, monitor))?;
+    let heads = connection
+        .list()
+        .map_err(|err| session.classify(&err, monitor))?;
+    let short = revision
+        .strip_prefix("refs/heads/")
+        .or_else(|| revision.strip_prefix("refs/tags/"))
+        .unwrap_or(revision);
+    let has = |name: &str| heads.iter().any(|head| head.name() == name);
+    if !revision.starts_with("refs/tags/") && has(&format!("refs/heads/{short}")) {
+        return Ok(RevisionKind::Branch(short.to_owned()));
+    }
+    if has(&format!("refs/tags/{short}")) {
+        return Ok(RevisionKind::Tag(short.to_owned()));
+    }
+    let looks_like_commit =
+        (4..=40).contains(&revision.len()) && revision.chars().all(|c| c.is_ascii_hexdigit());
+    if looks_like_commit {
+        return Ok(RevisionKind::Commit(revision.to_ascii_lowercase()));
+    }
+    Err(HfGitError::RevisionNotFound {
+        revision: revision.to_owned(),
+        target: session.url().to_owned(),
+    })
+}
+
+/// Check out `spec` (a tag ref or commit id) with a detached HEAD, as `git clone` + `git checkout`.
+fn detach_at(repo: &Repository, spec: &str, monitor: &Monitor) -> Result<()> {
+    let not_found = || HfGitError::RevisionNotFound {
+        revision: spec.trim_start_matches("refs/tags/").to_owned(),
+        target: repo
+            .find_remote("origin")
+            .ok()
+            .and_then(|r| r.url().ok().map(str::to_owned))
+            .unwrap_or_default(),
+    };
+    let object = repo.revparse_single(spec).map_err(|_| not_found())?;
+    let commit = object.peel_to_commit().map_err(|_| not_found())?;
+    let mut checkout = checkout_with_progress(monitor);
+    checkout.force();
+    repo.checkout_tree(commit.as_object(), Some(&mut checkout))?;
+    repo.set_head_detached(commit.id())?;
+    Ok(())
+}
+
+/// The directory a clone goes to when none is given: the repo's name, under `base`.
+pub fn default_local_dir(base: &Path, remote: &RemoteSpec) -> PathBuf {
+    base.join(&remote.repo_name)
+}

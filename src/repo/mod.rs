@@ -1,0 +1,39 @@
+//! The operations on a local repository: clone, commit, push, pull, and the read-only views.
+//!
+//! Each operation takes plain Rust arguments and a [`Monitor`](crate::progress::Monitor), runs to
+//! completion on the calling thread, and returns an [`HfGitError`](crate::HfGitError) a user can
+//! act on; none of them knows about Python.
+
+mod checkout;
+pub mod clone;
+pub mod commit;
+pub mod history;
+pub mod info;
+pub mod pull;
+pub mod push;
+pub mod status;
+mod target_dir;
+mod upstream;
+
+use std::path::Path;
+
+use git2::Repository;
+
+use crate::error::{HfGitError, Result};
+
+/// Open the work tree at `path` (exactly there: no search upwards into a parent repo).
+pub fn open_work_tree(path: &Path) -> Result<Repository> {
+    let not_a_repo = || HfGitError::NotARepository {
+        path: path.to_path_buf(),
+    };
+    let repo = Repository::open_ext(
+        path,
+        git2::RepositoryOpenFlags::NO_SEARCH,
+        std::iter::empty::<&std::ffi::OsStr>(),
+    )
+    .map_err(|_| not_a_repo())?;
+    if repo.is_bare() {
+        return Err(not_a_repo());
+    }
+    Ok(repo)
+}

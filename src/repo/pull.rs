@@ -1,0 +1,83 @@
+//! Bringing remote commits in, fast-forward only.
+//!
+//! A notebook user who pulls wants either the new commits or a clear reason why not; merging is
+//! left to them, so a diverged branch or local edits in the way are reported, never resolved.
+
+use std::path::PathBuf;
+
+use git2::Oid;
+
+use super::checkout::checkout_with_progress;
+use super::upstream::{remote_spec, resolve_upstream};
+use crate::auth::{resolve_token, ProcessEnv, TokenRequest};
+use crate::error::{HfGitError, Result};
+use crate::progress::{Monitor, Phase};
+use crate::remote::RemoteSession;
+
+pub struct PullRequest {
+    pub local_dir: PathBuf,
+    pub token: TokenRequest,
+    pub remote_name: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct PullOutcome {
+    pub old_head: Oid,
+    pub new_head: Oid,
+}
+
+pub fn pull(request: PullRequest, monitor: &Monitor) -> Result<PullOutcome> {
+    let repo = super::open_work_tree(&request.local_dir)?;
+    let upstream = resolve_upstream(&repo, &request.remote_name, None)?;
+    let Some(branch) = upstream.local_branch.clone() else {
+        return Err(HfGitError::DetachedHead {
+            path: request.local_dir,
+        });
+    };
+    let spec = remote_spec(&repo, &request.remote_name)?;
+    let token = resolve_token(request.token, spec.url_token, &ProcessEnv);
+    let session = RemoteSession::new(spec.url, token)?;
+
+    let refspec = format!("+{}:{}", upstream.remote_ref(), upstream.tracking_ref());
+    let mut remote = repo.remote_anonymous(session.url())?;
+    let mut options = session.fetch_options(monitor);
+    remote
+        .fetch(&[refspec.as_str()], Some(&mut options), Some("pull"))
+        .map_err(|err| session.classify(&err, monitor))?;
+    drop(options);
+
+    let local = repo.refname_to_id(&upstream.local_ref)?;
+    let fetched =
+        repo.refname_to_id(&upstream.tracking_ref())
+            .map_err(|_| HfGitError::RevisionNotFound {
+                revision: upstream.remote_branch.clone(),
+                target: session.url().to_owned(),
+            })?;
+    if local == fetched || repo.graph_descendant_of(local, fetched)? {
+        monitor.report(Phase::Done, 1, 1, monitor.snapshot().bytes);
+        return Ok(PullOutcome {
+            old_head: local,
+            new_head: local,
+        });
+    }
+    if !repo.graph_descendant_of(fetched, local)? {
+        let (ahead, behind) = repo.graph_ahead_behind(local, fetched)?;
+        return Err(HfGitError::Diverged {
+            branch,
+            detail: format!(
+                "local has {ahead} commit(s) the remote lacks and the remote has {behind} you lack; \
+                 pull only fast-forwards. Rebase or merge with git, or push with force=True to overwrite."
+            ),
+        });
+    }
+
+    let target = repo.find_commit(fetched)?;
+    let mut checkout = checkout_with_progress(monitor);
+    repo.checkout_tree(target.as_object(), Some(&mut checkout))?;
+    repo.reference(&upstream.local_ref, fetched, true, "pull: fast-forward")?;
+    monitor.report(Phase::Done, 1, 1, monitor.snapshot().bytes);
+    Ok(PullOutcome {
+        old_head: local,
+        new_head: fetched,
+    })
+}

@@ -1,0 +1,110 @@
+//! Sending the current branch to the Hub.
+//!
+//! A push is only reported as done when every ref was accepted: libgit2 returns success even
+//! when the server refused a ref, and says so only through `push_update_reference`, so refusals
+//! are collected there and raised. Nothing local changes on failure; on success the
+//! remote-tracking ref is moved, as `git push` does.
+
+use std::path::PathBuf;
+
+use git2::Oid;
+
+use super::upstream::{remote_spec, resolve_upstream};
+use crate::auth::{resolve_token, ProcessEnv, TokenRequest};
+use crate::error::{HfGitError, Result};
+use crate::progress::{Monitor, Phase};
+use crate::remote::{RefRejection, RemoteSession};
+
+pub struct PushRequest {
+    pub local_dir: PathBuf,
+    pub token: TokenRequest,
+    pub remote_name: String,
+    pub branch: Option<String>,
+    pub force: bool,
+}
+
+/// One ref the server now has: `old` is `None` when the branch is new there.
+#[derive(Debug, Clone)]
+pub struct RefUpdate {
+    pub reference: String,
+    pub old: Option<Oid>,
+    pub new: Oid,
+}
+
+#[derive(Debug, Clone)]
+pub struct PushOutcome {
+    pub remote_url: String,
+    pub updates: Vec<RefUpdate>,
+}
+
+pub fn push(request: PushRequest, monitor: &Monitor) -> Result<PushOutcome> {
+    let repo = super::open_work_tree(&request.local_dir)?;
+    let upstream = resolve_upstream(&repo, &request.remote_name, request.branch.as_deref())?;
+    let local_tip = repo.refname_to_id(&upstream.local_ref)?;
+    let spec = remote_spec(&repo, &request.remote_name)?;
+    let token = resolve_token(request.token, spec.url_token, &ProcessEnv);
+    let session = RemoteSession::new(spec.url, token)?;
+
+    let refspec = format!(
+        "{}{}:{}",
+        if request.force { "+" } else { "" },
+        upstream.local_ref,
+        upstream.remote_ref()
+    );
+    let mut remote = repo.remote_anonymous(session.url())?;
+    let mut options = session.push_options(monitor);
+    let pushed = remote.push(&[refspec.as_str()], Some(&mut options));
+    drop(options);
+    if let Err(err) = pushed {
+        return Err(match session.classify(&err, monitor) {
+            HfGitError::PushRejected { reason, .. } => HfGitError::PushRejected {
+                reference: upstream.remote_ref(),
+                reason,
+            },
+            other => other,
+        });
+    }
+    if let Some(rejection) = session.take_rejections().into_iter().next() {
+        return Err(rejection_error(rejection, &session.remote_messages()));
+    }
+
+    let proposed = session.take_proposed();
+    let old = proposed
+        .iter()
+        .find(|update| update.reference == upstream.remote_ref())
+        .map(|update| update.old)
+        .filter(|old| !old.is_zero());
+    let was_up_to_date = proposed.is_empty();
+    let tracking = upstream.tracking_ref();
+    repo.reference(&tracking, local_tip, true, "update by push")?;
+    monitor.report(Phase::Done, 1, 1, monitor.snapshot().bytes);
+    Ok(PushOutcome {
+        remote_url: session.url().to_owned(),
+        updates: vec![RefUpdate {
+            reference: upstream.remote_ref(),
+            old: if was_up_to_date { Some(local_tip) } else { old },
+            new: local_tip,
+        }],
+    })
+}
+
+/// A refused ref: a read-only token is an authentication problem, anything else a rejection.
+fn rejection_error(rejection: RefRejection, remote_messages: &str) -> HfGitError {
+    let reason = if remote_messages.is_empty() {
+        rejection.reason
+    } else {
+        format!("{} (server said: {remote_messages})", rejection.reason)
+    };
+    if reason.to_ascii_lowercase().contains("forbidden") {
+        return HfGitError::Authentication {
+            target: rejection.reference,
+            detail: format!(
+                "the token may not write to this repo; use a token with write access. {reason}"
+            ),
+        };
+    }
+    HfGitError::PushRejected {
+        reference: rejection.reference,
+        reason,
+    }
+}

@@ -1,0 +1,87 @@
+//! What changed in the work tree since HEAD, one entry per path.
+
+use std::path::Path;
+
+use git2::{Status, StatusOptions};
+
+use crate::error::Result;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeKind {
+    Added,
+    Modified,
+    Deleted,
+    Renamed,
+    TypeChanged,
+    Untracked,
+    Conflicted,
+}
+
+impl ChangeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Added => "added",
+            Self::Modified => "modified",
+            Self::Deleted => "deleted",
+            Self::Renamed => "renamed",
+            Self::TypeChanged => "typechange",
+            Self::Untracked => "untracked",
+            Self::Conflicted => "conflicted",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct StatusEntry {
+    pub path: String,
+    pub kind: ChangeKind,
+    /// Whether the change is already in the index.
+    pub staged: bool,
+}
+
+pub fn status(local_dir: &Path) -> Result<Vec<StatusEntry>> {
+    let repo = super::open_work_tree(local_dir)?;
+    let mut options = StatusOptions::new();
+    options
+        .include_untracked(true)
+        .recurse_untracked_dirs(true)
+        .include_ignored(false)
+        .renames_head_to_index(true);
+    let statuses = repo.statuses(Some(&mut options))?;
+    Ok(statuses
+        .iter()
+        .filter_map(|entry| {
+            let flags = entry.status();
+            let kind = kind_of(flags)?;
+            let staged = flags.intersects(
+                Status::INDEX_NEW
+                    | Status::INDEX_MODIFIED
+                    | Status::INDEX_DELETED
+                    | Status::INDEX_RENAMED
+                    | Status::INDEX_TYPECHANGE,
+            );
+            let path = entry.path().ok().map(str::to_owned)?;
+            Some(StatusEntry { path, kind, staged })
+        })
+        .collect())
+}
+
+fn kind_of(flags: Status) -> Option<ChangeKind> {
+    Some(if flags.contains(Status::CONFLICTED) {
+        ChangeKind::Conflicted
+    } else if flags.contains(Status::INDEX_NEW) {
+        ChangeKind::Added
+    } else if flags.contains(Status::WT_NEW) {
+        ChangeKind::Untracked
+    } else if flags.intersects(Status::INDEX_DELETED | Status::WT_DELETED) {
+        ChangeKind::Deleted
+    } else if flags.intersects(Status::INDEX_RENAMED | Status::WT_RENAMED) {
+        ChangeKind::Renamed
+    } else if flags.intersects(Status::INDEX_TYPECHANGE | Status::WT_TYPECHANGE) {
+        ChangeKind::TypeChanged
+    } else if flags.intersects(Status::INDEX_MODIFIED | Status::WT_MODIFIED) {
+        ChangeKind::Modified
+    } else {
+        return None;
+    })
+}
