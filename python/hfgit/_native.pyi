@@ -2,24 +2,36 @@
 
 import os
 from collections.abc import Sequence
-from typing import Callable, Optional, TypedDict, Union
+from typing import Callable, TypedDict
 
-_Path = Union[str, os.PathLike[str]]
-_Token = Union[str, bool, None]
-_ProgressCallback = Optional[Callable[[str, int, int, int], None]]
+_Path = str | os.PathLike[str]
+_Token = str | bool | None
+_ProgressCallback = Callable[[str, int, int, int], None] | None
+
+__all__ = [
+    "LIBGIT2_VERSION",
+    "__version__",
+    "clone",
+    "commit",
+    "log",
+    "pull",
+    "push",
+    "repo_info",
+    "status_entries",
+]
 
 __version__: str
 LIBGIT2_VERSION: str
 
 class _PushOutcome(TypedDict):
     remote_url: str
-    updates: list[tuple[str, Optional[str], str]]
+    updates: list[tuple[str, str | None, str]]
 
 class _RepoInfo(TypedDict):
     path: str
-    head: Optional[str]
-    branch: Optional[str]
-    remote_url: Optional[str]
+    head: str | None
+    branch: str | None
+    remote_url: str | None
 
 class _CommitDict(TypedDict):
     id: str
@@ -31,21 +43,21 @@ class _CommitDict(TypedDict):
 
 def clone(
     repo: str,
-    local_dir: Optional[_Path] = None,
+    local_dir: _Path | None = None,
     *,
     token: _Token = None,
-    repo_type: Optional[str] = None,
-    revision: Optional[str] = None,
-    depth: Optional[int] = None,
-    endpoint: Optional[str] = None,
+    repo_type: str | None = None,
+    revision: str | None = None,
+    depth: int | None = None,
+    endpoint: str | None = None,
     progress: _ProgressCallback = None,
 ) -> str: ...
 def commit(
     local_dir: _Path,
     message: str,
     *,
-    paths: Optional[Union[_Path, Sequence[_Path]]] = None,
-    author: Optional[str] = None,
+    paths: _Path | Sequence[_Path] | None = None,
+    author: str | None = None,
     allow_empty: bool = False,
 ) -> str: ...
 def push(
@@ -53,7 +65,7 @@ def push(
     *,
     token: _Token = None,
     remote: str = "origin",
-    branch: Optional[str] = None,
+    branch: str | None = None,
     force: bool = False,
     progress: _ProgressCallback = None,
 ) -> _PushOutcome: ...
@@ -66,4 +78,4 @@ def pull(
 ) -> tuple[str, str]: ...
 def repo_info(local_dir: _Path) -> _RepoInfo: ...
 def status_entries(local_dir: _Path) -> list[tuple[str, str, bool]]: ...
-def log(local_dir: _Path, limit: Optional[int] = None) -> list[_CommitDict]: ...
+def log(local_dir: _Path, limit: int | None = None) -> list[_CommitDict]: ...

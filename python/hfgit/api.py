@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from typing import Optional, Union
+from typing import Union
 
 from . import _native
 from .progress import ProgressArg, progress_reporter
@@ -17,13 +17,13 @@ TokenArg = Union[str, bool, None]
 
 def clone(
     repo: str,
-    local_dir: Optional[PathArg] = None,
+    local_dir: PathArg | None = None,
     *,
     token: TokenArg = None,
-    repo_type: Optional[str] = None,
-    revision: Optional[str] = None,
-    depth: Optional[int] = None,
-    endpoint: Optional[str] = None,
+    repo_type: str | None = None,
+    revision: str | None = None,
+    depth: int | None = None,
+    endpoint: str | None = None,
     progress: ProgressArg = None,
 ) -> Repository:
     """Clone a Hub repository and return it as a :class:`Repository`.
@@ -53,8 +53,8 @@ def commit(
     local_dir: PathArg,
     message: str,
     *,
-    paths: Optional[Iterable[PathArg]] = None,
-    author: Optional[str] = None,
+    paths: Iterable[PathArg] | None = None,
+    author: str | None = None,
     allow_empty: bool = False,
 ) -> str:
     """Stage every change in the work tree (or only ``paths``) and commit it; return the id.
@@ -77,7 +77,7 @@ def push(
     *,
     token: TokenArg = None,
     remote: str = "origin",
-    branch: Optional[str] = None,
+    branch: str | None = None,
     force: bool = False,
     progress: ProgressArg = None,
 ) -> PushResult:

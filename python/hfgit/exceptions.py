@@ -7,8 +7,6 @@ or URL credentials. The Rust core maps each of its error kinds to exactly one cl
 
 from __future__ import annotations
 
-from typing import Optional
-
 
 class HfGitError(Exception):
     """Base class of every error raised by hfgit."""
@@ -25,7 +23,7 @@ class RepositoryNotFoundError(HfGitError, FileNotFoundError):
 class RevisionNotFoundError(HfGitError, LookupError):
     """A branch, tag or commit the repository does not have."""
 
-    def __init__(self, message: str, *, revision: Optional[str] = None) -> None:
+    def __init__(self, message: str, *, revision: str | None = None) -> None:
         super().__init__(message)
         self.revision = revision
 
@@ -37,9 +35,7 @@ class PushRejectedError(HfGitError):
     branch are untouched.
     """
 
-    def __init__(
-        self, message: str, *, ref: Optional[str] = None, reason: Optional[str] = None
-    ) -> None:
+    def __init__(self, message: str, *, ref: str | None = None, reason: str | None = None) -> None:
         super().__init__(message)
         self.ref = ref
         self.reason = reason
@@ -88,7 +84,7 @@ class InvalidArgumentError(HfGitError, ValueError):
 class LocalIOError(HfGitError, OSError):
     """A local file-system operation failed."""
 
-    def __init__(self, message: str, *, errno: Optional[int] = None) -> None:
+    def __init__(self, message: str, *, errno: int | None = None) -> None:
         super().__init__(message)
         if errno is not None:
             self.errno = errno

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Union
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ NativeCallback = Callable[[str, int, int, int], None]
 
 
 @contextlib.contextmanager
-def progress_reporter(progress: ProgressArg, description: str) -> Iterator[Optional[NativeCallback]]:
+def progress_reporter(progress: ProgressArg, description: str) -> Iterator[NativeCallback | None]:
     """Turn the user's ``progress=`` argument into the native callback, closing bars on exit."""
     if progress is None or progress is False:
         yield None
@@ -60,15 +60,15 @@ class _TqdmBar:
 
     def __init__(self, description: str) -> None:
         try:
-            from tqdm.auto import tqdm
+            from tqdm.auto import tqdm  # type: ignore[import-untyped]
         except ImportError as exc:  # pragma: no cover - depends on the environment
             raise ImportError(
                 "progress=True needs tqdm: pip install 'hfgit-native[progress]'"
             ) from exc
         self._tqdm = tqdm
         self._description = description
-        self._bar: Optional[Any] = None
-        self._phase: Optional[str] = None
+        self._bar: Any | None = None
+        self._phase: str | None = None
 
     def update(self, phase: str, done: int, total: int, transferred: int) -> None:
         if phase == "done":

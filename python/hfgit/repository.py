@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from typing import Optional, Union
+from typing import Union
 
 from . import _native
 from .progress import ProgressArg, progress_reporter
@@ -29,31 +29,33 @@ class Repository:
         return self._path
 
     @property
-    def head(self) -> Optional[str]:
+    def head(self) -> str | None:
         """The id of the checked-out commit, or ``None`` before the first commit."""
         return _native.repo_info(self._path)["head"]
 
     @property
-    def branch(self) -> Optional[str]:
+    def branch(self) -> str | None:
         """The checked-out branch, or ``None`` when HEAD is detached."""
         return _native.repo_info(self._path)["branch"]
 
     @property
-    def remote_url(self) -> Optional[str]:
+    def remote_url(self) -> str | None:
         """``origin``'s URL, without credentials."""
         return _native.repo_info(self._path)["remote_url"]
 
     def status(self) -> StatusResult:
         """What changed in the work tree since HEAD."""
         entries = _native.status_entries(self._path)
-        return StatusResult(tuple(StatusEntry(path, kind, staged) for path, kind, staged in entries))
+        return StatusResult(
+            tuple(StatusEntry(path, kind, staged) for path, kind, staged in entries)
+        )
 
     def commit(
         self,
         message: str,
         *,
-        paths: Optional[Iterable[PathArg]] = None,
-        author: Optional[str] = None,
+        paths: Iterable[PathArg] | None = None,
+        author: str | None = None,
         allow_empty: bool = False,
     ) -> str:
         """See :func:`hfgit.commit`."""
@@ -66,7 +68,7 @@ class Repository:
         *,
         token: TokenArg = None,
         remote: str = "origin",
-        branch: Optional[str] = None,
+        branch: str | None = None,
         force: bool = False,
         progress: ProgressArg = None,
     ) -> PushResult:
@@ -89,7 +91,7 @@ class Repository:
             old, new = _native.pull(self._path, token=token, remote=remote, progress=callback)
         return PullResult(old, new)
 
-    def log(self, limit: Optional[int] = None) -> list[CommitInfo]:
+    def log(self, limit: int | None = None) -> list[CommitInfo]:
         """Commits reachable from HEAD, newest first."""
         return [
             CommitInfo(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass, field
-from typing import Optional
 
 
 @dataclass(frozen=True)
@@ -12,7 +11,7 @@ class RefUpdate:
     """One ref the server now has. ``old`` is ``None`` when the branch is new on the server."""
 
     ref: str
-    old: Optional[str]
+    old: str | None
     new: str
 
     @property

@@ -16,7 +16,7 @@ use crate::progress::{Monitor, Snapshot};
 
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
 /// How long an interrupted operation may take to stop and remove what it wrote.
-const STOP_GRACE: Duration = Duration::from_secs(3);
+const STOP_GRACE: Duration = Duration::from_millis(800);
 
 type WorkResult<T> = std::thread::Result<Result<T, HfGitError>>;
 

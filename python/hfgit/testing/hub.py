@@ -1,0 +1,238 @@
+"""`LocalHub`: a throwaway Hugging Face Hub git server on 127.0.0.1 for tests and demos.
+
+It serves the Hub's URL layout (models at `/{repo_id}`, datasets at `/datasets/{repo_id}`, spaces
+at `/spaces/{repo_id}`) through the real `git http-backend`, with the Hub's token rules, so a
+client can be tested end to end without network access or a Hub account. This module owns the
+lifecycle (root directory, server thread, clean shutdown) and the test-facing API; the HTTP
+behaviour lives in `http_handler`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import threading
+import weakref
+from pathlib import Path
+from types import TracebackType
+from typing import Callable, Literal
+
+from .errors import LocalHubError
+from .faults import HubFaults
+from .git_cgi import ProcessRegistry, clean_git_env, find_git_tools
+from .http_handler import HandlerContext, HubHTTPServer
+from .repos import URL_PREFIXES, RepoStore, validate_repo_id, validate_repo_type
+from .state import RequestLog, RequestRecord, TokenRegistry
+from .tls import TlsFiles, generate_tls_files, server_ssl_context
+
+__all__ = ["LocalHub"]
+
+_SHUTDOWN_TIMEOUT = 5.0
+
+
+class LocalHub:
+    """A local git server that behaves like the Hugging Face Hub for git clients.
+
+    LocalHub needs git on the machine: `git` on PATH and its `git-http-backend` (part of every
+    full git install). It listens on 127.0.0.1 only, on a free port chosen at start().
+
+    Typical use::
+
+        with LocalHub() as hub:
+            url = hub.create_repo("user/model")
+            # clone `url` with username anything and password hub.write_token
+
+    Tokens: one write and one read token are created with the hub (`write_token`,
+    `read_token`); more with `add_token`. Any valid token may access every repo; a read token's
+    pushes reach the server but every ref update is refused, as on the Hub. Tokens are kept
+    only in memory and never written to disk or to `requests`.
+
+    `root=None` uses a temporary directory that stop() deletes; a given root is kept. In HTTPS
+    mode the certificates are generated into `<root>/tls` and `ca_file` names the CA to trust.
+    A stopped hub cannot be restarted: make a new one (it may reuse the same root).
+    """
+
+    def __init__(self, root: str | os.PathLike[str] | None = None, *, https: bool = False) -> None:
+        git = find_git_tools()
+        if root is None:
+            self._root = Path(tempfile.mkdtemp(prefix="localhub-")).resolve()
+            # Remove the temp root even if the hub is never started or stopped.
+            self._cleanup: Callable[[], object] | None = weakref.finalize(
+                self, shutil.rmtree, str(self._root), ignore_errors=True
+            )
+        else:
+            self._root = Path(root).resolve()
+            self._root.mkdir(parents=True, exist_ok=True)
+            self._cleanup = None
+        self._https = https
+        self._lock = threading.Lock()
+        self._state: Literal["new", "running", "stopped"] = "new"
+        self._server: HubHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._tls: TlsFiles | None = None
+        self._tokens = TokenRegistry()
+        self._log = RequestLog()
+        self.faults = HubFaults()
+        """Faults to inject into upcoming requests; see HubFaults."""
+        self._git_env = clean_git_env(self._root)
+        self._store = RepoStore(self._root / "repos", git, self._git_env)
+        self._context = HandlerContext(
+            store=self._store,
+            tokens=self._tokens,
+            faults=self.faults,
+            log=self._log,
+            git=git,
+            cgi_env={
+                **self._git_env,
+                "GIT_PROJECT_ROOT": str(self._store.root),
+                "GIT_HTTP_EXPORT_ALL": "1",
+            },
+            processes=ProcessRegistry(),
+        )
+        self._write_token = self.add_token("write")
+        self._read_token = self.add_token("read")
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> LocalHub:
+        """Start serving in a background thread; returns self. Calling it again is a no-op."""
+        with self._lock:
+            if self._state == "running":
+                return self
+            if self._state == "stopped":
+                raise LocalHubError("this LocalHub was stopped; create a new LocalHub instead")
+            ssl_context = None
+            if self._https:
+                self._tls = generate_tls_files(self._root / "tls")
+                ssl_context = server_ssl_context(self._tls)
+            server = HubHTTPServer(self._context, ssl_context)
+            thread = threading.Thread(
+                target=server.serve_forever,
+                kwargs={"poll_interval": 0.05},  # keeps stop() fast
+                name=f"localhub-{server.server_port}",
+                daemon=True,
+            )
+            thread.start()
+            self._server, self._thread, self._state = server, thread, "running"
+            return self
+
+    def stop(self) -> None:
+        """Stop serving, close every connection, kill running git processes, and delete a
+        temporary root. Safe to call more than once."""
+        with self._lock:
+            if self._state == "stopped":
+                return
+            server, thread = self._server, self._thread
+            self._state = "stopped"
+        if server is not None and thread is not None:
+            server.shutdown()
+            server.server_close()
+            thread.join(_SHUTDOWN_TIMEOUT)
+            self._context.processes.kill_all()
+            server.close_connections(_SHUTDOWN_TIMEOUT)
+        if self._cleanup is not None:
+            self._cleanup()
+
+    def __enter__(self) -> LocalHub:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        where = self.endpoint if self._state == "running" else self._state
+        return f"<LocalHub {where} root={str(self._root)!r}>"
+
+    # ------------------------------------------------------------------ addresses
+
+    @property
+    def root(self) -> Path:
+        """Directory holding the repos (and the TLS files in HTTPS mode)."""
+        return self._root
+
+    @property
+    def endpoint(self) -> str:
+        """Base URL, e.g. `http://127.0.0.1:41234`; what clients use as endpoint/HF_ENDPOINT."""
+        server = self._running_server()
+        return f"{server.scheme}://127.0.0.1:{server.server_port}"
+
+    @property
+    def ca_file(self) -> str | None:
+        """Path of the CA certificate (PEM) to trust in HTTPS mode; None for plain HTTP."""
+        return str(self._tls.ca_cert) if self._tls is not None else None
+
+    def repo_url(self, repo_id: str, repo_type: str = "model") -> str:
+        """Clone URL of a repo (no `.git`, no credentials), whether or not it exists."""
+        validate_repo_type(repo_type)
+        validate_repo_id(repo_id)
+        return f"{self.endpoint}/{URL_PREFIXES[repo_type]}{repo_id}"
+
+    def repo_path(self, repo_id: str, repo_type: str = "model") -> Path:
+        """The bare repo on disk behind a repo (it may not exist)."""
+        return self._store.path(repo_id, repo_type)
+
+    # ------------------------------------------------------------------ tokens
+
+    @property
+    def write_token(self) -> str:
+        """A write-scope token created with the hub."""
+        return self._write_token
+
+    @property
+    def read_token(self) -> str:
+        """A read-scope token created with the hub."""
+        return self._read_token
+
+    def add_token(self, scope: Literal["read", "write"] = "write") -> str:
+        """Create and return a new token (`hf_` + 34 letters and digits) of `scope`."""
+        return self._tokens.issue(scope)
+
+    def revoke_token(self, token: str) -> None:
+        """Make `token` invalid from now on (its requests get 401). Revoking twice is fine."""
+        if not self._tokens.revoke(token):
+            raise LocalHubError("revoke_token: that token was not issued by this LocalHub")
+
+    # ------------------------------------------------------------------ repos
+
+    def create_repo(self, repo_id: str, repo_type: str = "model", private: bool = False) -> str:
+        """Create a repo the way the Hub does and return its clone URL.
+
+        The repo gets one commit on `main`, by `LocalHub <hub@localhost>`, holding only the
+        Hub's default `.gitattributes` for the repo type. Raises LocalHubError if it exists,
+        ValueError for an invalid repo_id or repo_type. The hub must be started (the URL
+        contains its port).
+        """
+        url = self.repo_url(repo_id, repo_type)
+        self._store.create(repo_id, repo_type, private=private)
+        return url
+
+    def delete_repo(self, repo_id: str, repo_type: str = "model") -> None:
+        """Delete a repo; raises LocalHubError if it does not exist."""
+        self._store.delete(repo_id, repo_type)
+
+    # ------------------------------------------------------------------ request log
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        """A copy of every request received so far, oldest first (by completion)."""
+        return self._log.snapshot()
+
+    def clear_requests(self) -> None:
+        """Forget the requests recorded so far."""
+        self._log.clear()
+
+    # ------------------------------------------------------------------ internals
+
+    def _running_server(self) -> HubHTTPServer:
+        server = self._server
+        if self._state != "running" or server is None:
+            raise LocalHubError(
+                "LocalHub is not running: call start() or use it as a context manager"
+            )
+        return server

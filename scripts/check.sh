@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Every check the project has, in one command: the README's test command, and what CI runs.
+# It installs what a fresh machine lacks (through the project's own files), builds the
+# extension, then runs: cargo fmt --check, clippy -D warnings (with and without the python
+# feature), cargo test --no-default-features, ruff, mypy --strict, stubtest, and pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "system tools"
+if ! command -v git >/dev/null; then
+    apt-get update -qq && apt-get install -y -qq git
+fi
+git --version
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
+
+step "build and install hfgit-native with its test extras"
+python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy -D warnings"
+cargo clippy --all-targets -- -D warnings
+cargo clippy --all-targets --no-default-features -- -D warnings
+
+step "cargo test --no-default-features (the core, no Python)"
+cargo test --no-default-features
+
+step "ruff"
+python -m ruff check python tests
+python -m ruff format --check python tests
+
+step "mypy --strict and stubtest"
+python -m mypy
+python -m mypy.stubtest hfgit._native
+
+step "pytest"
+python -m pytest -q "$@"
