@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 
@@ -160,3 +161,21 @@ def test_untrusted_certificate_is_refused_with_a_certificate_error(tmp_path: Pat
             )
     assert isinstance(info.value, hfgit.NetworkError)
     assert not (tmp_path / "c").exists()
+
+
+def test_each_new_ssl_cert_file_is_trusted_even_with_requests_ca_bundle_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with LocalHub(https=True) as unrelated:
+        assert unrelated.ca_file is not None
+        shutil.copy(unrelated.ca_file, tmp_path / "unrelated-ca.pem")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / "unrelated-ca.pem"))
+    for i in range(2):
+        with LocalHub(https=True) as hub:
+            hub.create_repo("alice/tls")
+            assert hub.ca_file is not None
+            monkeypatch.setenv("SSL_CERT_FILE", hub.ca_file)
+            repo = hfgit.clone(
+                "alice/tls", tmp_path / f"c{i}", token=hub.write_token, endpoint=hub.endpoint
+            )
+            assert repo.head

@@ -11,6 +11,7 @@ import http.client
 import json
 import os
 import secrets
+import signal
 import socket
 import ssl
 import subprocess
@@ -638,6 +639,29 @@ def test_stop_closes_idle_keep_alive_connections_promptly() -> None:
         assert time.monotonic() - started < 2
     finally:
         connection.close()
+
+
+def test_module_entry_point_serves_a_repo_until_terminated(git: Git, tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "hfgit.testing", "alice/demo", "--root", str(tmp_path / "r")]
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        printed: dict[str, str] = {}
+        for line in server.stdout:
+            if line.startswith("Serving"):
+                break
+            key, _, value = line.partition(":")
+            printed[key] = value.strip()
+        assert printed["write token"].startswith("hf_")
+        assert printed["read token"].startswith("hf_")
+        assert printed["repo"] == printed["endpoint"] + "/alice/demo"
+
+        refs = git.run("ls-remote", printed["repo"]).stdout
+        assert "refs/heads/main" in refs
+    finally:
+        server.send_signal(signal.SIGTERM)
+        _, errors = server.communicate(timeout=10)
+    assert server.returncode == 0, errors
 
 
 def test_missing_git_raises_local_hub_error(

@@ -9,36 +9,39 @@ use std::sync::{Mutex, Once};
 
 use crate::error::{HfGitError, Result};
 
-static APPLIED_BUNDLE: Mutex<Option<PathBuf>> = Mutex::new(None);
+static TRUSTED_BUNDLES: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 static TIMEOUTS: Once = Once::new();
 
 const CONNECT_TIMEOUT_MS: i32 = 15_000;
 const READ_TIMEOUT_MS: i32 = 120_000;
 
-/// Trust the bundle named by `REQUESTS_CA_BUNDLE`, else `SSL_CERT_FILE`, when set.
+/// Trust the bundles named by `REQUESTS_CA_BUNDLE` and `SSL_CERT_FILE`, whichever are set.
+///
+/// libgit2 can only add certificates to its trust store, never drop them, so every bundle a
+/// variable has named during the process stays trusted; a bundle is loaded once, when first seen.
 pub fn apply_environment_ca_bundle() -> Result<()> {
-    let Some(bundle) = ["REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"]
+    let named: Vec<PathBuf> = ["REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"]
         .iter()
         .filter_map(std::env::var_os)
-        .find(|value| !value.is_empty())
+        .filter(|value| !value.is_empty())
         .map(PathBuf::from)
-    else {
-        return Ok(());
-    };
-    let mut applied = APPLIED_BUNDLE.lock().unwrap_or_else(|p| p.into_inner());
-    if applied.as_ref() == Some(&bundle) {
-        return Ok(());
+        .collect();
+    let mut trusted = TRUSTED_BUNDLES.lock().unwrap_or_else(|p| p.into_inner());
+    for bundle in named {
+        if trusted.contains(&bundle) {
+            continue;
+        }
+        if !bundle.is_file() {
+            return Err(HfGitError::invalid(format!(
+                "CA bundle {} (from REQUESTS_CA_BUNDLE or SSL_CERT_FILE) does not exist",
+                bundle.display()
+            )));
+        }
+        // SAFETY: libgit2 is initialised by git2 before any option call, and the lock above
+        // keeps two threads from loading certificates at once.
+        unsafe { git2::opts::set_ssl_cert_file(&bundle) }?;
+        trusted.push(bundle);
     }
-    if !bundle.is_file() {
-        return Err(HfGitError::invalid(format!(
-            "CA bundle {} (from REQUESTS_CA_BUNDLE or SSL_CERT_FILE) does not exist",
-            bundle.display()
-        )));
-    }
-    // SAFETY: libgit2 is initialised by git2 before any option call, and the lock above keeps
-    // two threads from setting the location at once.
-    unsafe { git2::opts::set_ssl_cert_file(&bundle) }?;
-    *applied = Some(bundle);
     Ok(())
 }
 

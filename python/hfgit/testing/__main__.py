@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import signal
 import threading
 from collections.abc import Sequence
+from types import FrameType
 
 from .hub import LocalHub
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -21,6 +27,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--https", action="store_true", help="serve HTTPS with a generated CA")
     parser.add_argument("--root", help="keep repos in this directory (default: a temp dir)")
     args = parser.parse_args(argv)
+    # `kill` (SIGTERM) stops as cleanly as Ctrl-C: connections closed, temp root removed.
+    signal.signal(signal.SIGTERM, _interrupt)
 
     with LocalHub(args.root, https=args.https) as hub:
         print(f"endpoint:    {hub.endpoint}")
