@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod error;
 pub mod hub;
+pub mod lfs;
 pub mod progress;
 pub mod remote;
 pub mod repo;

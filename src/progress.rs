@@ -25,6 +25,12 @@ pub enum Phase {
     Packing,
     /// Sending objects to the server (push).
     Sending,
+    /// Uploading Git LFS objects (push, before any ref moves).
+    LfsUpload,
+    /// Downloading Git LFS objects (clone, pull, lfs_pull).
+    LfsDownload,
+    /// Hashing files into the LFS store (commit).
+    LfsClean,
     Done,
 }
 
@@ -38,6 +44,9 @@ impl Phase {
             Self::Staging => "staging",
             Self::Packing => "packing",
             Self::Sending => "sending",
+            Self::LfsUpload => "lfs-upload",
+            Self::LfsDownload => "lfs-download",
+            Self::LfsClean => "lfs-clean",
             Self::Done => "done",
         }
     }

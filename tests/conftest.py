@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -23,6 +24,8 @@ os.environ["HOME"] = str(_SESSION_HOME)
 os.environ["GIT_CONFIG_NOSYSTEM"] = "1"
 os.environ["GIT_TERMINAL_PROMPT"] = "0"
 os.environ.pop("GIT_CONFIG_GLOBAL", None)
+# Real git-lfs is the other side of the LFS interop tests; its filters go in the throwaway HOME.
+subprocess.run(["git", "lfs", "install", "--skip-repo"], check=True, capture_output=True)
 
 
 @pytest.fixture(autouse=True)

@@ -59,6 +59,8 @@ def commit(
     paths: _Path | Sequence[_Path] | None = None,
     author: str | None = None,
     allow_empty: bool = False,
+    lfs_auto_track: bool = True,
+    progress: _ProgressCallback = None,
 ) -> str: ...
 def push(
     local_dir: _Path,

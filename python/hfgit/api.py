@@ -56,20 +56,30 @@ def commit(
     paths: Iterable[PathArg] | None = None,
     author: str | None = None,
     allow_empty: bool = False,
+    lfs_auto_track: bool = True,
+    progress: ProgressArg = None,
 ) -> str:
     """Stage every change in the work tree (or only ``paths``) and commit it; return the id.
 
     New, modified and deleted files are staged, ``.gitignore`` honoured. ``author`` is
     ``"Name <email>"`` and defaults to git config. Raises :class:`NothingToCommitError` when
     nothing changed, unless ``allow_empty=True``.
+
+    Files that ``.gitattributes`` tracks with Git LFS are stored as LFS pointers, their content
+    hashed into ``.git/lfs/objects`` exactly as git-lfs would. Files the Hub would refuse as plain
+    git blobs (10 MiB or more, or binary and over 1 MB) are added to ``.gitattributes`` and stored
+    in LFS too; with ``lfs_auto_track=False`` they raise :class:`LfsTrackingError` instead.
     """
-    return _native.commit(
-        local_dir,
-        message,
-        paths=None if paths is None else list(paths),
-        author=author,
-        allow_empty=allow_empty,
-    )
+    with progress_reporter(progress, "Committing") as callback:
+        return _native.commit(
+            local_dir,
+            message,
+            paths=None if paths is None else list(paths),
+            author=author,
+            allow_empty=allow_empty,
+            lfs_auto_track=lfs_auto_track,
+            progress=callback,
+        )
 
 
 def push(

@@ -90,6 +90,29 @@ class LocalIOError(HfGitError, OSError):
             self.errno = errno
 
 
+class LfsError(HfGitError):
+    """A Git LFS failure: a pointer, the local object store, the batch API or a transfer."""
+
+
+class LfsTrackingError(LfsError, ValueError):
+    """Files the Hub would refuse as plain git blobs, with ``lfs_auto_track=False``.
+
+    Nothing was committed; track them in ``.gitattributes`` or commit with auto-tracking on.
+    """
+
+
+class LfsVerificationError(LfsError):
+    """An LFS object's content does not match its pointer (size or SHA-256); it was not kept."""
+
+
+class LfsFileChangedError(LfsError):
+    """A file changed while it was being hashed; nothing was committed. Try again."""
+
+
+class LfsStoreError(LfsError, OSError):
+    """Reading or writing ``.git/lfs`` failed."""
+
+
 __all__ = [
     "AuthenticationError",
     "CertificateError",
@@ -99,6 +122,11 @@ __all__ = [
     "HfGitError",
     "InsecureTransportError",
     "InvalidArgumentError",
+    "LfsError",
+    "LfsFileChangedError",
+    "LfsStoreError",
+    "LfsTrackingError",
+    "LfsVerificationError",
     "LocalChangesError",
     "LocalIOError",
     "NetworkError",

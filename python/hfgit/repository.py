@@ -57,11 +57,21 @@ class Repository:
         paths: Iterable[PathArg] | None = None,
         author: str | None = None,
         allow_empty: bool = False,
+        lfs_auto_track: bool = True,
+        progress: ProgressArg = None,
     ) -> str:
         """See :func:`hfgit.commit`."""
         from .api import commit
 
-        return commit(self._path, message, paths=paths, author=author, allow_empty=allow_empty)
+        return commit(
+            self._path,
+            message,
+            paths=paths,
+            author=author,
+            allow_empty=allow_empty,
+            lfs_auto_track=lfs_auto_track,
+            progress=progress,
+        )
 
     def push(
         self,

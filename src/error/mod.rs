@@ -77,6 +77,14 @@ pub enum HfGitError {
     #[error("Operation cancelled")]
     Cancelled,
 
+    /// Files the Hub would refuse as plain git blobs, with auto-tracking turned off.
+    #[error("These files are too large or too binary for the Hub without Git LFS: {}. Track them in .gitattributes (git lfs track) or commit with lfs_auto_track=True.", paths.join(", "))]
+    LfsUntracked { paths: Vec<String> },
+
+    /// A Git LFS failure: pointer, local object store, batch API or transfer.
+    #[error(transparent)]
+    Lfs(#[from] crate::lfs::LfsError),
+
     /// A local file-system failure.
     #[error("I/O error while {context}: {source}")]
     Io {

@@ -11,6 +11,7 @@ use pyo3::types::{PyDict, PyModule};
 
 use crate::auth::redact::redact_text;
 use crate::error::HfGitError;
+use crate::lfs::LfsError;
 
 static EXCEPTIONS: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
 
@@ -32,7 +33,18 @@ pub fn class_name(err: &HfGitError) -> &'static str {
         HfGitError::InsecureTransport { .. } => "InsecureTransportError",
         HfGitError::InvalidInput(_) => "InvalidArgumentError",
         HfGitError::Io { .. } => "LocalIOError",
+        HfGitError::LfsUntracked { .. } => "LfsTrackingError",
+        HfGitError::Lfs(lfs) => lfs_class_name(lfs),
         HfGitError::Cancelled | HfGitError::Git(_) => "HfGitError",
+    }
+}
+
+fn lfs_class_name(err: &LfsError) -> &'static str {
+    match err {
+        LfsError::ObjectMismatch { .. } => "LfsVerificationError",
+        LfsError::FileChanged { .. } => "LfsFileChangedError",
+        LfsError::Io { .. } => "LfsStoreError",
+        _ => "LfsError",
     }
 }
 

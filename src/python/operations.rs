@@ -52,7 +52,8 @@ fn clone(
 
 /// Stage every change (or only `paths`) and commit; returns the commit id.
 #[pyfunction]
-#[pyo3(signature = (local_dir, message, *, paths=None, author=None, allow_empty=false))]
+#[pyo3(signature = (local_dir, message, *, paths=None, author=None, allow_empty=false, lfs_auto_track=true, progress=None))]
+#[allow(clippy::too_many_arguments)]
 fn commit(
     py: Python<'_>,
     local_dir: &Bound<'_, PyAny>,
@@ -60,6 +61,8 @@ fn commit(
     paths: Option<&Bound<'_, PyAny>>,
     author: Option<String>,
     allow_empty: bool,
+    lfs_auto_track: bool,
+    progress: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<String> {
     let request = CommitRequest {
         local_dir: path(local_dir, "local_dir")?,
@@ -67,8 +70,11 @@ fn commit(
         paths: self::paths(paths)?,
         author,
         allow_empty,
+        lfs_auto_track,
     };
-    let id = run_blocking(py, None, move |_monitor| commit_work_tree(request))?;
+    let id = run_blocking(py, progress, move |monitor| {
+        commit_work_tree(request, monitor)
+    })?;
     Ok(id.to_string())
 }
 

@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 use git2::{IndexAddOption, Repository, Signature};
 
 use crate::error::{HfGitError, Result};
+use crate::lfs::stage::LfsStaging;
+use crate::progress::Monitor;
 
 pub struct CommitRequest {
     pub local_dir: PathBuf,
@@ -14,9 +16,11 @@ pub struct CommitRequest {
     /// `"Name <email>"`; defaults to git config, then `GIT_AUTHOR_*`, then a fallback.
     pub author: Option<String>,
     pub allow_empty: bool,
+    /// Put files the Hub would refuse as plain blobs into LFS (and `.gitattributes`).
+    pub lfs_auto_track: bool,
 }
 
-pub fn commit(request: CommitRequest) -> Result<git2::Oid> {
+pub fn commit(request: CommitRequest, monitor: &Monitor) -> Result<git2::Oid> {
     if request.message.trim().is_empty() {
         return Err(HfGitError::invalid("the commit message is empty"));
     }
@@ -37,8 +41,11 @@ pub fn commit(request: CommitRequest) -> Result<git2::Oid> {
             .map(|path| relative_pathspec(&workdir, path))
             .collect::<Result<Vec<_>>>()?,
     };
-    index.add_all(pathspecs.iter(), IndexAddOption::DEFAULT, None)?;
-    index.update_all(pathspecs.iter(), None)?;
+    let mut lfs = LfsStaging::new(&repo, &workdir, request.lfs_auto_track);
+    let mut decide = |path: &Path, _spec: &[u8]| lfs.decide(path);
+    index.add_all(pathspecs.iter(), IndexAddOption::DEFAULT, Some(&mut decide))?;
+    index.update_all(pathspecs.iter(), Some(&mut decide))?;
+    lfs.finish(&mut index, monitor)?;
     index.write()?;
     let tree_id = index.write_tree()?;
     let tree = repo.find_tree(tree_id)?;

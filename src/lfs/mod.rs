@@ -1,0 +1,29 @@
+//! Git LFS without the `git-lfs` binary: the local half.
+//!
+//! Hub repositories keep every large file (weights, archives, event logs) in LFS, so hfgit has to do
+//! what the `git-lfs` filter would do around each commit and checkout, and do it so that the result
+//! is indistinguishable from git-lfs's: the same pointer bytes, the same choice of files, the same
+//! `.git/lfs/` layout. These modules are the pieces that need no network:
+//!
+//! - [`pointer`]: encode and recognise pointer files, byte for byte as git-lfs does;
+//! - [`attributes`]: decide from `.gitattributes` which paths are LFS-tracked, with git's rules;
+//! - [`store`]: hash files into `.git/lfs/objects/` and take verified downloads into it;
+//! - [`stage`]: staging with LFS during a commit (what the clean filter does);
+//! - [`error`]: the LFS-specific failures, carried by [`crate::HfGitError::Lfs`].
+//!
+//! The batch API client and the transfers build on these.
+
+pub mod attributes;
+pub mod error;
+mod glob;
+pub mod pointer;
+pub mod stage;
+pub mod store;
+
+pub use attributes::{track_line, AttributeRules};
+pub use error::{LfsError, LfsResult};
+pub use pointer::{
+    looks_like_pointer, Oid256, ParsedPointer, Pointer, PointerExtension, POINTER_SIZE_LIMIT,
+    SPEC_URL,
+};
+pub use store::{sha256_file, LfsStore};

@@ -1,0 +1,243 @@
+//! Staging with Git LFS: what `git add` does when git-lfs's clean filter is installed.
+//!
+//! libgit2 runs no LFS filter, so left alone it would store a multi-GB checkpoint as one git blob
+//! (and the Hub would refuse the push). The commit's `add_all` asks [`LfsStaging::decide`] about
+//! every changed path first: paths that `.gitattributes` sends to LFS, and files too big or too
+//! binary for the Hub's plain-git rules, are kept from libgit2 and staged here instead, as
+//! pointer blobs whose index entries carry the working file's stat data, so both `git status`
+//! (with git-lfs) and libgit2 see a clean tree afterwards. Files are hashed in parallel, each read
+//! once while it is copied into the LFS store.
+
+use std::collections::BTreeSet;
+use std::fs::{self, Metadata};
+use std::io::{Read, Write};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use git2::{AttrCheckFlags, Index, IndexEntry, IndexTime, Repository};
+
+use super::{track_line, LfsStore, Pointer};
+use crate::error::{HfGitError, Result};
+use crate::progress::{Monitor, Phase};
+
+/// The Hub refuses plain-git blobs of this size or more (hub-protocol.md §7).
+pub const HUB_TEXT_LIMIT: u64 = 10 * 1024 * 1024;
+/// ... and binary blobs above this size.
+pub const HUB_BINARY_LIMIT: u64 = 1_000_000;
+/// How much of a file is read to decide whether it is binary.
+const BINARY_SNIFF_BYTES: usize = 8000;
+
+/// What `add_all` should do with a path: `0` lets libgit2 stage it, `1` skips it.
+const LIBGIT2_STAGES: i32 = 0;
+const WE_STAGE: i32 = 1;
+
+pub struct LfsStaging<'r> {
+    repo: &'r Repository,
+    workdir: PathBuf,
+    auto_track: bool,
+    tracked: BTreeSet<String>,
+    too_big_for_git: BTreeSet<String>,
+}
+
+/// What staging did with LFS files.
+#[derive(Debug, Default, Clone)]
+pub struct StagedLfs {
+    /// Paths stored as pointers in this commit.
+    pub paths: Vec<String>,
+    /// Paths that auto-tracking added to `.gitattributes`.
+    pub auto_tracked: Vec<String>,
+}
+
+impl<'r> LfsStaging<'r> {
+    pub fn new(repo: &'r Repository, workdir: &Path, auto_track: bool) -> Self {
+        Self {
+            repo,
+            workdir: workdir.to_path_buf(),
+            auto_track,
+            tracked: BTreeSet::new(),
+            too_big_for_git: BTreeSet::new(),
+        }
+    }
+
+    /// The `add_all` / `update_all` callback: called for each new, modified or deleted path.
+    pub fn decide(&mut self, path: &Path) -> i32 {
+        let Some(relative) = path.to_str() else {
+            return LIBGIT2_STAGES;
+        };
+        let Ok(meta) = fs::symlink_metadata(self.workdir.join(path)) else {
+            return LIBGIT2_STAGES; // deleted: libgit2 removes the entry
+        };
+        if !meta.is_file() {
+            return LIBGIT2_STAGES;
+        }
+        if self.is_lfs_tracked(path) {
+            self.tracked.insert(relative.to_owned());
+            return WE_STAGE;
+        }
+        if breaks_hub_size_rules(&self.workdir.join(path), meta.len()) {
+            self.too_big_for_git.insert(relative.to_owned());
+            return WE_STAGE;
+        }
+        LIBGIT2_STAGES
+    }
+
+    fn is_lfs_tracked(&self, path: &Path) -> bool {
+        matches!(
+            self.repo
+                .get_attr(path, "filter", AttrCheckFlags::FILE_THEN_INDEX),
+            Ok(Some("lfs"))
+        )
+    }
+
+    /// Auto-track what needs it, clean every LFS path into the store, and stage the pointers.
+    pub fn finish(self, index: &mut Index, monitor: &Monitor) -> Result<StagedLfs> {
+        let mut tracked = self.tracked;
+        let auto_tracked: Vec<String> = self.too_big_for_git.into_iter().collect();
+        if !auto_tracked.is_empty() {
+            if !self.auto_track {
+                return Err(HfGitError::LfsUntracked {
+                    paths: auto_tracked,
+                });
+            }
+            append_track_lines(&self.workdir, &auto_tracked)?;
+            index.add_path(Path::new(".gitattributes"))?;
+            tracked.extend(auto_tracked.iter().cloned());
+        }
+        let paths: Vec<String> = tracked.into_iter().collect();
+        let store = LfsStore::new(self.repo.path());
+        let cleaned = clean_in_parallel(&store, &self.workdir, &paths, monitor)?;
+        for (path, pointer, meta) in cleaned {
+            let blob = self.repo.blob(&pointer.encode())?;
+            index.add(&index_entry(&path, &meta, blob))?;
+        }
+        Ok(StagedLfs {
+            paths,
+            auto_tracked,
+        })
+    }
+}
+
+/// Would the Hub refuse this file as a plain git blob?
+fn breaks_hub_size_rules(path: &Path, size: u64) -> bool {
+    size >= HUB_TEXT_LIMIT || (size > HUB_BINARY_LIMIT && looks_binary(path))
+}
+
+/// git's own heuristic: a NUL byte near the start means binary.
+fn looks_binary(path: &Path) -> bool {
+    let mut head = vec![0u8; BINARY_SNIFF_BYTES];
+    let Ok(mut file) = fs::File::open(path) else {
+        return false;
+    };
+    let mut filled = 0;
+    while filled < head.len() {
+        match file.read(&mut head[filled..]) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => filled += n,
+        }
+    }
+    head[..filled].contains(&0)
+}
+
+fn append_track_lines(workdir: &Path, paths: &[String]) -> Result<()> {
+    let attributes = workdir.join(".gitattributes");
+    let existing = fs::read(&attributes).unwrap_or_default();
+    let mut file = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&attributes)
+        .map_err(|e| HfGitError::io("opening .gitattributes", e))?;
+    let mut text = String::new();
+    if !existing.is_empty() && !existing.ends_with(b"\n") {
+        text.push('\n');
+    }
+    for path in paths {
+        text.push_str(&track_line(path));
+        text.push('\n');
+    }
+    file.write_all(text.as_bytes())
+        .map_err(|e| HfGitError::io("writing .gitattributes", e))
+}
+
+type Cleaned = (String, Pointer, Metadata);
+
+/// Hash and store `paths` on up to one thread per core; the slowest file sets the pace.
+fn clean_in_parallel(
+    store: &LfsStore,
+    workdir: &Path,
+    paths: &[String],
+    monitor: &Monitor,
+) -> Result<Vec<Cleaned>> {
+    let next = AtomicUsize::new(0);
+    let done = AtomicU64::new(0);
+    let bytes = AtomicU64::new(0);
+    let results: Mutex<Vec<Result<Cleaned>>> = Mutex::new(Vec::with_capacity(paths.len()));
+    let workers = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .min(paths.len());
+    let total = paths.len() as u64;
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(path) = paths.get(i) else { break };
+                if monitor.is_cancelled() {
+                    break;
+                }
+                let full = workdir.join(path);
+                let outcome =
+                    store
+                        .clean_file(&full)
+                        .map_err(HfGitError::from)
+                        .and_then(|pointer| {
+                            let meta = fs::metadata(&full)
+                                .map_err(|e| HfGitError::io(format!("reading {path}"), e))?;
+                            Ok((path.clone(), pointer, meta))
+                        });
+                if let Ok((_, pointer, _)) = &outcome {
+                    bytes.fetch_add(pointer.size, Ordering::Relaxed);
+                }
+                let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
+                monitor.report(
+                    Phase::LfsClean,
+                    finished,
+                    total,
+                    bytes.load(Ordering::Relaxed),
+                );
+                results
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(outcome);
+            });
+        }
+    });
+    if monitor.is_cancelled() {
+        return Err(HfGitError::Cancelled);
+    }
+    results
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner())
+        .into_iter()
+        .collect()
+}
+
+/// The index entry git would write for a cleaned file: the pointer blob, the file's stat data.
+fn index_entry(path: &str, meta: &Metadata, blob: git2::Oid) -> IndexEntry {
+    let executable = meta.permissions().mode() & 0o111 != 0;
+    let time = |secs: i64, nanos: i64| IndexTime::new(secs as i32, nanos as u32);
+    IndexEntry {
+        ctime: time(meta.ctime(), meta.ctime_nsec()),
+        mtime: time(meta.mtime(), meta.mtime_nsec()),
+        dev: meta.dev() as u32,
+        ino: meta.ino() as u32,
+        mode: if executable { 0o100755 } else { 0o100644 },
+        uid: meta.uid(),
+        gid: meta.gid(),
+        file_size: meta.len() as u32,
+        id: blob,
+        flags: path.len().min(0xfff) as u16,
+        flags_extended: 0,
+        path: path.as_bytes().to_vec(),
+    }
+}

@@ -1,0 +1,477 @@
+//! The local LFS object store: `.git/lfs/objects/<aa>/<bb>/<oid>`, staged through `.git/lfs/tmp/`.
+//!
+//! The layout is git-lfs's own, so a clone made by hfgit works with `git lfs` and the other way round.
+//! Two promises matter more than speed here, because a wrong object is silently pushed to the Hub or
+//! checked out into a user's model:
+//!
+//! - an object only ever appears under its final name complete and verified: bytes are written to a
+//!   temp file in `tmp/` (same file system) and renamed into place in one step;
+//! - the oid describes exactly the bytes stored: cleaning reads the file once, hashing and copying
+//!   the same buffer, and refuses the result if the file changed while it was being read.
+//!
+//! Files are streamed through a 1 MiB buffer, never held whole in memory. SHA-256 comes from the
+//! `sha2` crate, which picks the CPU's SHA instructions at run time when they exist.
+
+use std::fs::{self, File, Metadata, OpenOptions};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use sha2::{Digest, Sha256};
+
+use super::error::{LfsError, LfsResult};
+use super::pointer::{Oid256, Pointer};
+
+const BUFFER_SIZE: usize = 1 << 20;
+
+/// The `lfs/` directory of one repository.
+#[derive(Clone, Debug)]
+pub struct LfsStore {
+    root: PathBuf,
+}
+
+impl LfsStore {
+    /// The store of the repository whose git directory (usually `<work tree>/.git`) is `git_dir`.
+    /// Nothing is created until an object is stored.
+    pub fn new(git_dir: &Path) -> Self {
+        Self {
+            root: git_dir.join("lfs"),
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Where partial files live until they are verified and renamed into place.
+    pub fn tmp_dir(&self) -> PathBuf {
+        self.root.join("tmp")
+    }
+
+    pub fn object_path(&self, oid: &Oid256) -> PathBuf {
+        let hex = oid.to_hex();
+        self.root
+            .join("objects")
+            .join(&hex[0..2])
+            .join(&hex[2..4])
+            .join(&hex)
+    }
+
+    /// Whether the object is stored with the expected length. The empty object is always present:
+    /// its pointer is the empty file, so it never needs a file of its own.
+    pub fn contains(&self, oid: &Oid256, size: u64) -> bool {
+        if size == 0 && *oid == Oid256::EMPTY {
+            return true;
+        }
+        fs::metadata(self.object_path(oid)).is_ok_and(|meta| meta.is_file() && meta.len() == size)
+    }
+
+    /// A new, empty file in [`Self::tmp_dir`] for a download to write into before
+    /// [`Self::insert_verified`]; being on the store's file system, it can be renamed into place.
+    pub fn create_temp(&self) -> LfsResult<(File, PathBuf)> {
+        let (file, temp) = self.new_temp()?;
+        Ok((file, temp.keep()))
+    }
+
+    /// Store a work-tree file as an LFS object and return its pointer, like `git lfs clean`.
+    pub fn clean_file(&self, path: &Path) -> LfsResult<Pointer> {
+        let (mut file, before) = open_for_hashing(path)?;
+        self.clean_open_file(&mut file, path, &before)
+    }
+
+    /// Check a received file against `expected` and move it into place. The file at `temp` is used
+    /// up either way: renamed on success, deleted when it does not match or cannot be read.
+    pub fn insert_verified(&self, temp: &Path, expected: &Pointer) -> LfsResult<()> {
+        let temp = TempPath::new(temp.to_path_buf());
+        let actual = hash_file(temp.path(), None)?;
+        if actual != *expected {
+            return Err(LfsError::ObjectMismatch {
+                expected: *expected,
+                actual_oid: actual.oid,
+                actual_size: actual.size,
+            });
+        }
+        self.place(temp, expected)
+    }
+
+    fn clean_open_file(
+        &self,
+        file: &mut File,
+        path: &Path,
+        before: &Metadata,
+    ) -> LfsResult<Pointer> {
+        let (mut copy, temp) = self.new_temp()?;
+        let pointer = hash_open_file(file, path, before, Some(&mut copy))?;
+        drop(copy);
+        self.place(temp, &pointer)?;
+        Ok(pointer)
+    }
+
+    fn new_temp(&self) -> LfsResult<(File, TempPath)> {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let dir = self.tmp_dir();
+        fs::create_dir_all(&dir)
+            .map_err(|err| LfsError::io(format!("creating {}", dir.display()), err))?;
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.subsec_nanos());
+        loop {
+            let count = COUNTER.fetch_add(1, Ordering::Relaxed);
+            let path = dir.join(format!("{}-{nanos:08x}-{count}.tmp", std::process::id()));
+            match OpenOptions::new().write(true).create_new(true).open(&path) {
+                Ok(file) => return Ok((file, TempPath::new(path))),
+                Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(err) => {
+                    return Err(LfsError::io(format!("creating {}", path.display()), err));
+                }
+            }
+        }
+    }
+
+    /// Rename a verified temp file to the object's name, unless an intact copy is already there.
+    fn place(&self, temp: TempPath, pointer: &Pointer) -> LfsResult<()> {
+        if self.contains(&pointer.oid, pointer.size) {
+            return Ok(());
+        }
+        let target = self.object_path(&pointer.oid);
+        if let Some(parent) = target.parent() {
+            fs::create_dir_all(parent)
+                .map_err(|err| LfsError::io(format!("creating {}", parent.display()), err))?;
+        }
+        let first_try = fs::rename(temp.path(), &target);
+        if first_try.is_ok() {
+            temp.keep();
+            return Ok(());
+        }
+        if self.contains(&pointer.oid, pointer.size) {
+            // Another process stored the same object first.
+            return Ok(());
+        }
+        // A damaged copy (which Windows will not rename over), or a temp file on another file
+        // system: clear the way and go through a temp file of our own.
+        let _ = fs::remove_file(&target);
+        let (_, staged) = self.new_temp()?;
+        fs::copy(temp.path(), staged.path())
+            .map_err(|err| LfsError::io(format!("copying {}", temp.path().display()), err))?;
+        fs::rename(staged.path(), &target).map_err(|err| {
+            LfsError::io(format!("moving an object to {}", target.display()), err)
+        })?;
+        staged.keep();
+        Ok(())
+    }
+}
+
+/// SHA-256 and length of a file, streamed, without storing it.
+pub fn sha256_file(path: &Path) -> LfsResult<(Oid256, u64)> {
+    let pointer = hash_file(path, None)?;
+    Ok((pointer.oid, pointer.size))
+}
+
+fn open_for_hashing(path: &Path) -> LfsResult<(File, Metadata)> {
+    let file =
+        File::open(path).map_err(|err| LfsError::io(format!("opening {}", path.display()), err))?;
+    let before = file
+        .metadata()
+        .map_err(|err| LfsError::io(format!("reading metadata of {}", path.display()), err))?;
+    Ok((file, before))
+}
+
+fn hash_file(path: &Path, copy: Option<&mut File>) -> LfsResult<Pointer> {
+    let (mut file, before) = open_for_hashing(path)?;
+    hash_open_file(&mut file, path, &before, copy)
+}
+
+/// Read `file` to the end once, hashing every byte and copying it to `copy` if given; fail with
+/// [`LfsError::FileChanged`] if its length or modification time moved since `before` was taken.
+fn hash_open_file(
+    file: &mut File,
+    path: &Path,
+    before: &Metadata,
+    mut copy: Option<&mut File>,
+) -> LfsResult<Pointer> {
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; BUFFER_SIZE];
+    let mut total: u64 = 0;
+    loop {
+        let read = match file.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(read) => read,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            Err(err) => return Err(LfsError::io(format!("reading {}", path.display()), err)),
+        };
+        let chunk = &buffer[..read];
+        hasher.update(chunk);
+        if let Some(out) = copy.as_deref_mut() {
+            out.write_all(chunk)
+                .map_err(|err| LfsError::io("writing to .git/lfs/tmp", err))?;
+        }
+        total += read as u64;
+    }
+    let after = file
+        .metadata()
+        .map_err(|err| LfsError::io(format!("reading metadata of {}", path.display()), err))?;
+    let touched = matches!(
+        (before.modified(), after.modified()),
+        (Ok(start), Ok(end)) if start != end
+    );
+    if total != before.len() || after.len() != before.len() || touched {
+        return Err(LfsError::FileChanged {
+            path: path.to_path_buf(),
+        });
+    }
+    let digest: [u8; 32] = hasher.finalize().into();
+    Ok(Pointer::new(Oid256::from_bytes(digest), total))
+}
+
+/// A temp file that deletes itself unless [`TempPath::keep`] says it has been moved or handed on.
+struct TempPath(Option<PathBuf>);
+
+impl TempPath {
+    fn new(path: PathBuf) -> Self {
+        Self(Some(path))
+    }
+
+    fn path(&self) -> &Path {
+        self.0.as_deref().unwrap_or_else(|| Path::new(""))
+    }
+
+    fn keep(mut self) -> PathBuf {
+        self.0.take().unwrap_or_default()
+    }
+}
+
+impl Drop for TempPath {
+    fn drop(&mut self) {
+        if let Some(path) = self.0.take() {
+            let _ = fs::remove_file(path);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `printf 'hello world\n' | sha256sum`
+    const HELLO_OID: &str = "a948904f2f0f479b8f8197694b30184b0d2ed1c1cd2a1ec0fb85d299a192a447";
+
+    fn store_in(dir: &Path) -> LfsStore {
+        LfsStore::new(&dir.join(".git"))
+    }
+
+    fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+        let path = dir.join(name);
+        fs::write(&path, bytes).unwrap();
+        path
+    }
+
+    fn temp_files(store: &LfsStore) -> Vec<PathBuf> {
+        match fs::read_dir(store.tmp_dir()) {
+            Ok(entries) => entries.map(|entry| entry.unwrap().path()).collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    #[test]
+    fn objects_live_under_two_levels_of_oid_prefix() {
+        let store = LfsStore::new(Path::new("/repo/.git"));
+        let oid: Oid256 = HELLO_OID.parse().unwrap();
+        assert_eq!(
+            store.object_path(&oid),
+            Path::new("/repo/.git/lfs/objects/a9/48").join(HELLO_OID)
+        );
+        assert_eq!(store.tmp_dir(), Path::new("/repo/.git/lfs/tmp"));
+    }
+
+    #[test]
+    fn clean_file_stores_the_bytes_under_their_oid_and_leaves_no_temp() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_in(dir.path());
+        let file = write(dir.path(), "hello.txt", b"hello world\n");
+        let pointer = store.clean_file(&file).unwrap();
+        assert_eq!(pointer.oid.to_hex(), HELLO_OID);
+        assert_eq!(pointer.size, 12);
+        assert_eq!(
+            fs::read(store.object_path(&pointer.oid)).unwrap(),
+            b"hello world\n"
+        );
+        assert!(store.contains(&pointer.oid, 12));
+        assert!(temp_files(&store).is_empty());
+    }
+
+    #[test]
+    fn cleaning_the_same_content_twice_keeps_one_object() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_in(dir.path());
+        let first = store.clean_file(&write(dir.path(), "a", b"same")).unwrap();
+        let second = store.clean_file(&write(dir.path(), "b", b"same")).unwrap();
+        assert_eq!(first, second);
+        assert!(store.contains(&first.oid, 4));
+        assert!(temp_files(&store).is_empty());
+    }
+
+    #[test]
+    fn empty_file_cleans_to_the_empty_pointer_without_an_object() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_in(dir.path());
+        let pointer = store.clean_file(&write(dir.path(), "empty", b"")).unwrap();
+        assert_eq!(pointer, Pointer::empty());
+        assert!(!store.object_path(&Oid256::EMPTY).exists());
+        assert!(store.contains(&Oid256::EMPTY, 0));
+        assert!(temp_files(&store).is_empty());
+    }
+
+    #[test]
+    fn empty_oid_constant_is_the_sha256_of_nothing() {
+        let digest: [u8; 32] = Sha256::digest(b"").into();
+        assert_eq!(Oid256::from_bytes(digest), Oid256::EMPTY);
+    }
+
+    #[test]
+    fn contains_requires_the_expected_length() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_in(dir.path());
+        let pointer = store.clean_file(&write(dir.path(), "f", b"12345")).unwrap();
+        assert!(store.contains(&pointer.oid, 5));
+        assert!(!store.contains(&pointer.oid, 4));
+        let missing: Oid256 = HELLO_OID.parse().unwrap();
+        assert!(!store.contains(&missing, 12));
+    }
+
+    #[test]
+    fn file_that_changes_while_hashed_is_refused_and_leaves_no_temp() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_in(dir.path());
+        let path = write(dir.path(), "growing.bin", b"first part");
+        let (mut file, before) = open_for_hashing(&path).unwrap();
+        // Another writer appends after hashing started.
+        OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(b" and more")
+            .unwrap();
+        let err = store
+            .clean_open_file(&mut file, &path, &before)
+            .unwrap_err();
+        assert!(matches!(err, LfsError::FileChanged { .. }), "{err}");
+        assert!(err
+            .to_string()
+            .starts_with("File changed while it was being hashed"));
+        assert!(temp_files(&store).is_empty());
+        assert!(!store.root().join("objects").exists());
+    }
+
+    #[test]
+    fn missing_file_is_an_io_error_that_names_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_in(dir.path());
+        let err = store.clean_file(&dir.path().join("nope.bin")).unwrap_err();
+        assert!(matches!(err, LfsError::Io { .. }));
+        assert!(err.to_string().contains("nope.bin"));
+    }
+
+    #[test]
+    fn verified_download_is_moved_into_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_in(dir.path());
+        let (mut file, temp) = store.create_temp().unwrap();
+        file.write_all(b"hello world\n").unwrap();
+        drop(file);
+        let expected = Pointer::new(HELLO_OID.parse().unwrap(), 12);
+        store.insert_verified(&temp, &expected).unwrap();
+        assert!(store.contains(&expected.oid, 12));
+        assert!(!temp.exists());
+    }
+
+    #[test]
+    fn corrupt_download_is_deleted_and_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_in(dir.path());
+        let expected = Pointer::new(HELLO_OID.parse().unwrap(), 12);
+        for bad in [&b"hello world?"[..], b"hello"] {
+            let (mut file, temp) = store.create_temp().unwrap();
+            file.write_all(bad).unwrap();
+            drop(file);
+            let err = store.insert_verified(&temp, &expected).unwrap_err();
+            match err {
+                LfsError::ObjectMismatch { actual_size, .. } => {
+                    assert_eq!(actual_size, bad.len() as u64);
+                }
+                other => panic!("unexpected {other}"),
+            }
+            assert!(!temp.exists());
+            assert!(!store.object_path(&expected.oid).exists());
+        }
+    }
+
+    #[test]
+    fn download_of_an_object_already_stored_just_drops_the_temp() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_in(dir.path());
+        let stored = store
+            .clean_file(&write(dir.path(), "h", b"hello world\n"))
+            .unwrap();
+        let temp = write(dir.path(), "download.tmp", b"hello world\n");
+        store.insert_verified(&temp, &stored).unwrap();
+        assert!(!temp.exists());
+        assert!(store.contains(&stored.oid, 12));
+    }
+
+    #[test]
+    fn damaged_object_is_replaced_by_a_verified_copy() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_in(dir.path());
+        let expected = Pointer::new(HELLO_OID.parse().unwrap(), 12);
+        let target = store.object_path(&expected.oid);
+        fs::create_dir_all(target.parent().unwrap()).unwrap();
+        fs::write(&target, b"trunc").unwrap();
+        let temp = write(dir.path(), "download.tmp", b"hello world\n");
+        store.insert_verified(&temp, &expected).unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"hello world\n");
+    }
+
+    #[test]
+    fn hashing_64_mib_agrees_with_sha256sum() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.bin");
+        let mut out = io::BufWriter::new(File::create(&path).unwrap());
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut chunk = vec![0u8; BUFFER_SIZE];
+        for _ in 0..64 {
+            for word in chunk.chunks_exact_mut(8) {
+                // xorshift64: cheap bytes that no hashing shortcut could predict
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                word.copy_from_slice(&state.to_le_bytes());
+            }
+            out.write_all(&chunk).unwrap();
+        }
+        out.into_inner().unwrap().sync_all().unwrap();
+
+        let (oid, size) = sha256_file(&path).unwrap();
+        assert_eq!(size, 64 << 20);
+
+        let store = store_in(dir.path());
+        let pointer = store.clean_file(&path).unwrap();
+        assert_eq!(pointer, Pointer::new(oid, size));
+        assert!(store.contains(&oid, size));
+
+        match std::process::Command::new("sha256sum").arg(&path).output() {
+            Ok(output) => {
+                assert!(output.status.success(), "sha256sum failed: {output:?}");
+                let stdout = String::from_utf8(output.stdout).unwrap();
+                assert_eq!(
+                    stdout.split_whitespace().next(),
+                    Some(oid.to_hex().as_str())
+                );
+            }
+            // No sha256sum on this machine (e.g. stock macOS or Windows): the size and the
+            // clean-vs-hash agreement above are all this test can check.
+            Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+            Err(err) => panic!("could not run sha256sum: {err}"),
+        }
+    }
+}
