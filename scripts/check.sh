@@ -9,10 +9,12 @@ cd "$(dirname "$0")/.."
 step() { printf '\n==> %s\n' "$*"; }
 
 step "system tools"
-if ! command -v git >/dev/null; then
-    apt-get update -qq && apt-get install -y -qq git
+# git and git-lfs are the other side of the interop tests (LocalHub also serves through git).
+if ! command -v git >/dev/null || ! git lfs version >/dev/null 2>&1; then
+    apt-get update -qq && apt-get install -y -qq git git-lfs
 fi
 git --version
+git lfs version
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 
 step "build and install hfgit-native with its test extras"

@@ -23,8 +23,11 @@ from .exceptions import (
     InvalidArgumentError,
     LfsError,
     LfsFileChangedError,
+    LfsObjectMissingError,
+    LfsObjectRejectedError,
     LfsStoreError,
     LfsTrackingError,
+    LfsTransferError,
     LfsVerificationError,
     LocalChangesError,
     LocalIOError,
@@ -37,7 +40,15 @@ from .exceptions import (
 )
 from .progress import Progress
 from .repository import Repository
-from .results import CommitInfo, PullResult, PushResult, RefUpdate, StatusEntry, StatusResult
+from .results import (
+    CommitInfo,
+    LfsPullResult,
+    PullResult,
+    PushResult,
+    RefUpdate,
+    StatusEntry,
+    StatusResult,
+)
 
 __version__: str = _native.__version__
 
@@ -53,8 +64,12 @@ __all__ = [
     "InvalidArgumentError",
     "LfsError",
     "LfsFileChangedError",
+    "LfsObjectMissingError",
+    "LfsObjectRejectedError",
+    "LfsPullResult",
     "LfsStoreError",
     "LfsTrackingError",
+    "LfsTransferError",
     "LfsVerificationError",
     "LocalChangesError",
     "LocalIOError",

@@ -13,6 +13,7 @@ __all__ = [
     "__version__",
     "clone",
     "commit",
+    "lfs_pull",
     "log",
     "pull",
     "push",
@@ -26,6 +27,8 @@ LIBGIT2_VERSION: str
 class _PushOutcome(TypedDict):
     remote_url: str
     updates: list[tuple[str, str | None, str]]
+    lfs_objects: int
+    lfs_bytes: int
 
 class _RepoInfo(TypedDict):
     path: str
@@ -51,6 +54,8 @@ def clone(
     depth: int | None = None,
     endpoint: str | None = None,
     progress: _ProgressCallback = None,
+    lfs: bool | Sequence[str] | None = None,
+    lfs_concurrency: int = 8,
 ) -> str: ...
 def commit(
     local_dir: _Path,
@@ -70,6 +75,7 @@ def push(
     branch: str | None = None,
     force: bool = False,
     progress: _ProgressCallback = None,
+    lfs_concurrency: int = 8,
 ) -> _PushOutcome: ...
 def pull(
     local_dir: _Path,
@@ -78,6 +84,16 @@ def pull(
     remote: str = "origin",
     progress: _ProgressCallback = None,
 ) -> tuple[str, str]: ...
+def lfs_pull(
+    local_dir: _Path,
+    *,
+    include: Sequence[str] | None = None,
+    exclude: Sequence[str] | None = None,
+    token: _Token = None,
+    remote: str = "origin",
+    progress: _ProgressCallback = None,
+    lfs_concurrency: int = 8,
+) -> tuple[int, int]: ...
 def repo_info(local_dir: _Path) -> _RepoInfo: ...
 def status_entries(local_dir: _Path) -> list[tuple[str, str, bool]]: ...
 def log(local_dir: _Path, limit: int | None = None) -> list[_CommitDict]: ...

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Union
 
 from . import _native
@@ -25,6 +25,8 @@ def clone(
     depth: int | None = None,
     endpoint: str | None = None,
     progress: ProgressArg = None,
+    lfs: bool | Sequence[str] = True,
+    lfs_concurrency: int = 8,
 ) -> Repository:
     """Clone a Hub repository and return it as a :class:`Repository`.
 
@@ -34,6 +36,11 @@ def clone(
     ``token=``, else ``HF_TOKEN``, else the token saved by ``hf auth login``; ``token=False`` clones
     anonymously. It is never written to disk. ``endpoint`` defaults to ``HF_ENDPOINT``, else
     https://huggingface.co. A failed or interrupted clone removes what it wrote.
+
+    Git LFS files are downloaded (up to ``lfs_concurrency`` at once, each verified against its
+    SHA-256) and written over their pointers: ``lfs=False`` leaves the pointers and downloads
+    nothing, a list of git-lfs ``--include`` patterns (``["*.json", "model-0000*"]``) downloads
+    only those; :meth:`Repository.lfs_pull` fetches the rest later.
     """
     with progress_reporter(progress, "Cloning") as callback:
         path = _native.clone(
@@ -45,6 +52,8 @@ def clone(
             depth=depth,
             endpoint=endpoint,
             progress=callback,
+            lfs=lfs if isinstance(lfs, bool) else list(lfs),
+            lfs_concurrency=lfs_concurrency,
         )
     return Repository(path)
 
@@ -90,17 +99,29 @@ def push(
     branch: str | None = None,
     force: bool = False,
     progress: ProgressArg = None,
+    lfs_concurrency: int = 8,
 ) -> PushResult:
     """Push the current branch to its upstream (or to ``branch`` on the remote).
 
-    Raises :class:`PushRejectedError` when the server refuses a ref: a push never reports
-    success unless every ref was accepted, and a failed push leaves local commits untouched.
+    Git LFS objects of the pushed commits are uploaded first (the Hub's batch API, ``basic`` or
+    ``multipart`` transfers, ``lfs_concurrency`` at once, retried on server errors); the refs
+    move only once every object is on the server. Raises :class:`PushRejectedError` when the
+    server refuses a ref: a push never reports success unless every ref was accepted, and a
+    failed push leaves local commits untouched.
     """
     with progress_reporter(progress, "Pushing") as callback:
         raw = _native.push(
-            local_dir, token=token, remote=remote, branch=branch, force=force, progress=callback
+            local_dir,
+            token=token,
+            remote=remote,
+            branch=branch,
+            force=force,
+            progress=callback,
+            lfs_concurrency=lfs_concurrency,
         )
     return PushResult(
         remote_url=raw["remote_url"],
         updates=tuple(RefUpdate(ref, old, new) for ref, old, new in raw["updates"]),
+        lfs_objects_uploaded=raw["lfs_objects"],
+        lfs_bytes_uploaded=raw["lfs_bytes"],
     )

@@ -101,6 +101,18 @@ class LfsTrackingError(LfsError, ValueError):
     """
 
 
+class LfsObjectMissingError(LfsError):
+    """A pushed pointer's object is not in ``.git/lfs/objects``; nothing was pushed."""
+
+
+class LfsObjectRejectedError(LfsError):
+    """The LFS server refused one object (its batch answer carried an error code)."""
+
+
+class LfsTransferError(LfsError, NetworkError):
+    """An LFS transfer failed after retries: server errors, dropped connections, bad answers."""
+
+
 class LfsVerificationError(LfsError):
     """An LFS object's content does not match its pointer (size or SHA-256); it was not kept."""
 
@@ -124,8 +136,11 @@ __all__ = [
     "InvalidArgumentError",
     "LfsError",
     "LfsFileChangedError",
+    "LfsObjectMissingError",
+    "LfsObjectRejectedError",
     "LfsStoreError",
     "LfsTrackingError",
+    "LfsTransferError",
     "LfsVerificationError",
     "LocalChangesError",
     "LocalIOError",

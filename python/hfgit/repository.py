@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Union
 
 from . import _native
 from .progress import ProgressArg, progress_reporter
-from .results import CommitInfo, PullResult, PushResult, StatusEntry, StatusResult
+from .results import (
+    CommitInfo,
+    LfsPullResult,
+    PullResult,
+    PushResult,
+    StatusEntry,
+    StatusResult,
+)
 
 PathArg = Union[str, "os.PathLike[str]"]
 TokenArg = Union[str, bool, None]
@@ -81,12 +88,19 @@ class Repository:
         branch: str | None = None,
         force: bool = False,
         progress: ProgressArg = None,
+        lfs_concurrency: int = 8,
     ) -> PushResult:
         """See :func:`hfgit.push`."""
         from .api import push
 
         return push(
-            self._path, token=token, remote=remote, branch=branch, force=force, progress=progress
+            self._path,
+            token=token,
+            remote=remote,
+            branch=branch,
+            force=force,
+            progress=progress,
+            lfs_concurrency=lfs_concurrency,
         )
 
     def pull(
@@ -100,6 +114,34 @@ class Repository:
         with progress_reporter(progress, "Pulling") as callback:
             old, new = _native.pull(self._path, token=token, remote=remote, progress=callback)
         return PullResult(old, new)
+
+    def lfs_pull(
+        self,
+        include: Sequence[str] | None = None,
+        exclude: Sequence[str] | None = None,
+        *,
+        token: TokenArg = None,
+        remote: str = "origin",
+        progress: ProgressArg = None,
+        lfs_concurrency: int = 8,
+    ) -> LfsPullResult:
+        """Download LFS files still checked out as pointers, like ``git lfs pull``.
+
+        ``include`` / ``exclude`` are git-lfs patterns (``"*.safetensors"``, ``"ckpt/**"``).
+        Objects already in ``.git/lfs/objects`` are not fetched again; each download is checked
+        against its SHA-256 before it replaces the pointer.
+        """
+        with progress_reporter(progress, "Downloading LFS files") as callback:
+            objects, size = _native.lfs_pull(
+                self._path,
+                include=None if include is None else list(include),
+                exclude=None if exclude is None else list(exclude),
+                token=token,
+                remote=remote,
+                progress=callback,
+                lfs_concurrency=lfs_concurrency,
+            )
+        return LfsPullResult(objects, size)
 
     def log(self, limit: int | None = None) -> list[CommitInfo]:
         """Commits reachable from HEAD, newest first."""

@@ -25,6 +25,8 @@ class PushResult:
 
     remote_url: str
     updates: tuple[RefUpdate, ...]
+    lfs_objects_uploaded: int = 0
+    lfs_bytes_uploaded: int = 0
 
     @property
     def up_to_date(self) -> bool:
@@ -42,6 +44,14 @@ class PullResult:
     @property
     def updated(self) -> bool:
         return self.old_head != self.new_head
+
+
+@dataclass(frozen=True)
+class LfsPullResult:
+    """What :meth:`Repository.lfs_pull` downloaded (objects already present are not counted)."""
+
+    objects_downloaded: int
+    bytes_downloaded: int
 
 
 @dataclass(frozen=True)

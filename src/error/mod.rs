@@ -81,6 +81,10 @@ pub enum HfGitError {
     #[error("These files are too large or too binary for the Hub without Git LFS: {}. Track them in .gitattributes (git lfs track) or commit with lfs_auto_track=True.", paths.join(", "))]
     LfsUntracked { paths: Vec<String> },
 
+    /// Pointers in the commits being pushed whose objects are not in `.git/lfs/objects`.
+    #[error("Cannot push: the Git LFS objects of these files are missing locally: {}. Fetch them (lfs_pull) or re-add the files, then push again.", paths.join(", "))]
+    LfsObjectMissing { paths: Vec<String> },
+
     /// A Git LFS failure: pointer, local object store, batch API or transfer.
     #[error(transparent)]
     Lfs(#[from] crate::lfs::LfsError),

@@ -36,6 +36,56 @@ pub enum LfsError {
         actual_size: u64,
     },
 
+    /// The LFS server refused the token, or wants one and none was given (401/403 on the batch or
+    /// verify endpoint). `message` is the server's own explanation, already redacted.
+    #[error("Git LFS authentication failed: {message}. Check that the token is valid and may access this repository (pass token=... or set HF_TOKEN).")]
+    Authentication { message: String },
+
+    /// The batch API answered with an error for one object (404 missing, 410 gone, 422 invalid...).
+    #[error("The LFS server refused {path} (sha256:{oid}): error {code}: {message}")]
+    ObjectRejected {
+        path: String,
+        oid: Oid256,
+        code: i64,
+        message: String,
+    },
+
+    /// An HTTP error status from the batch endpoint, storage, verify or completion, after retries.
+    #[error("The LFS server answered {status} while {during}: {message}")]
+    Server {
+        status: u16,
+        during: String,
+        message: String,
+    },
+
+    /// The connection failed, broke or timed out, after retries.
+    #[error("Network error while {during}: {detail}. Check your connection and try again.")]
+    Network { during: String, detail: String },
+
+    /// TLS could not be set up, or the server's certificate is not trusted.
+    #[error("Certificate error while {during}: {detail}. If you are behind a proxy with its own CA, point SSL_CERT_FILE or REQUESTS_CA_BUNDLE at its certificate bundle.")]
+    Certificate { during: String, detail: String },
+
+    /// A CA bundle named by `REQUESTS_CA_BUNDLE` or `SSL_CERT_FILE` cannot be used.
+    #[error("CA bundle {} (from REQUESTS_CA_BUNDLE or SSL_CERT_FILE) cannot be used: {detail}", path.display())]
+    CaBundle { path: PathBuf, detail: String },
+
+    /// The server's answer does not follow the Git LFS protocol.
+    #[error("Unexpected answer from the LFS server: {detail}")]
+    Protocol { detail: String },
+
+    /// The remote is not one Git LFS can talk to over HTTP.
+    #[error("Git LFS needs an http:// or https:// remote, not {url}")]
+    UnsupportedRemote { url: String },
+
+    /// A token would travel in clear text to a host other than this machine.
+    #[error("Refusing to send a token over plain http:// to {host} for Git LFS: use https://, or no token for anonymous access")]
+    InsecureTransport { host: String },
+
+    /// The monitor asked the transfer to stop.
+    #[error("Git LFS transfer cancelled")]
+    Cancelled,
+
     /// A local file-system failure under `.git/lfs/` or on the file being cleaned.
     #[error("I/O error while {context}: {source}")]
     Io {

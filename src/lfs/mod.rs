@@ -14,11 +14,17 @@
 //! The batch API client and the transfers build on these.
 
 pub mod attributes;
+pub mod checkout;
 pub mod error;
 mod glob;
+pub mod path_filter;
 pub mod pointer;
+pub mod publish;
+pub mod racy;
+pub mod scan;
 pub mod stage;
 pub mod store;
+pub mod transfer;
 
 pub use attributes::{track_line, AttributeRules};
 pub use error::{LfsError, LfsResult};

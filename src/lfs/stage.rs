@@ -48,6 +48,8 @@ pub struct StagedLfs {
     pub paths: Vec<String>,
     /// Paths that auto-tracking added to `.gitattributes`.
     pub auto_tracked: Vec<String>,
+    /// The newest modification time among the cleaned files (see [`super::racy`]).
+    pub newest_mtime: Option<std::time::SystemTime>,
 }
 
 impl<'r> LfsStaging<'r> {
@@ -108,6 +110,10 @@ impl<'r> LfsStaging<'r> {
         let paths: Vec<String> = tracked.into_iter().collect();
         let store = LfsStore::new(self.repo.path());
         let cleaned = clean_in_parallel(&store, &self.workdir, &paths, monitor)?;
+        let newest_mtime = cleaned
+            .iter()
+            .filter_map(|(_, _, meta)| meta.modified().ok())
+            .max();
         for (path, pointer, meta) in cleaned {
             let blob = self.repo.blob(&pointer.encode())?;
             index.add(&index_entry(&path, &meta, blob))?;
@@ -115,6 +121,7 @@ impl<'r> LfsStaging<'r> {
         Ok(StagedLfs {
             paths,
             auto_tracked,
+            newest_mtime,
         })
     }
 }
@@ -223,7 +230,7 @@ fn clean_in_parallel(
 }
 
 /// The index entry git would write for a cleaned file: the pointer blob, the file's stat data.
-fn index_entry(path: &str, meta: &Metadata, blob: git2::Oid) -> IndexEntry {
+pub(crate) fn index_entry(path: &str, meta: &Metadata, blob: git2::Oid) -> IndexEntry {
     let executable = meta.permissions().mode() & 0o111 != 0;
     let time = |secs: i64, nanos: i64| IndexTime::new(secs as i32, nanos as u32);
     IndexEntry {

@@ -34,6 +34,7 @@ pub fn class_name(err: &HfGitError) -> &'static str {
         HfGitError::InvalidInput(_) => "InvalidArgumentError",
         HfGitError::Io { .. } => "LocalIOError",
         HfGitError::LfsUntracked { .. } => "LfsTrackingError",
+        HfGitError::LfsObjectMissing { .. } => "LfsObjectMissingError",
         HfGitError::Lfs(lfs) => lfs_class_name(lfs),
         HfGitError::Cancelled | HfGitError::Git(_) => "HfGitError",
     }
@@ -44,6 +45,13 @@ fn lfs_class_name(err: &LfsError) -> &'static str {
         LfsError::ObjectMismatch { .. } => "LfsVerificationError",
         LfsError::FileChanged { .. } => "LfsFileChangedError",
         LfsError::Io { .. } => "LfsStoreError",
+        LfsError::Authentication { .. } => "AuthenticationError",
+        LfsError::InsecureTransport { .. } => "InsecureTransportError",
+        LfsError::Certificate { .. } | LfsError::CaBundle { .. } => "CertificateError",
+        LfsError::ObjectRejected { .. } => "LfsObjectRejectedError",
+        LfsError::Server { .. } | LfsError::Network { .. } | LfsError::Protocol { .. } => {
+            "LfsTransferError"
+        }
         _ => "LfsError",
     }
 }
@@ -53,7 +61,10 @@ pub fn to_py_err(err: HfGitError) -> PyErr {
 }
 
 fn build(py: Python<'_>, err: HfGitError) -> PyErr {
-    if matches!(err, HfGitError::Cancelled) {
+    if matches!(
+        err,
+        HfGitError::Cancelled | HfGitError::Lfs(LfsError::Cancelled)
+    ) {
         return PyKeyboardInterrupt::new_err("hfgit operation interrupted");
     }
     let message = redact_text(&err.to_string());

@@ -6,8 +6,9 @@ use pyo3::types::{PyDict, PyList};
 use super::args::{path, paths, token_request};
 use super::blocking::run_blocking;
 use crate::hub::parse_remote;
-use crate::repo::clone::{clone_repo, default_local_dir, CloneRequest};
+use crate::repo::clone::{clone_repo, default_local_dir, CloneRequest, LfsSelection};
 use crate::repo::commit::{commit as commit_work_tree, CommitRequest};
+use crate::repo::lfs_pull::{lfs_pull as pull_lfs_objects, LfsPullRequest};
 use crate::repo::pull::{pull as pull_branch, PullRequest};
 use crate::repo::push::{push as push_branch, PushRequest};
 
@@ -16,12 +17,13 @@ pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(commit, module)?)?;
     module.add_function(wrap_pyfunction!(push, module)?)?;
     module.add_function(wrap_pyfunction!(pull, module)?)?;
+    module.add_function(wrap_pyfunction!(lfs_pull, module)?)?;
     Ok(())
 }
 
 /// Clone `repo` into `local_dir`; returns the work tree's path.
 #[pyfunction]
-#[pyo3(signature = (repo, local_dir=None, *, token=None, repo_type=None, revision=None, depth=None, endpoint=None, progress=None))]
+#[pyo3(signature = (repo, local_dir=None, *, token=None, repo_type=None, revision=None, depth=None, endpoint=None, progress=None, lfs=None, lfs_concurrency=8))]
 #[allow(clippy::too_many_arguments)]
 fn clone(
     py: Python<'_>,
@@ -33,7 +35,10 @@ fn clone(
     depth: Option<u32>,
     endpoint: Option<&str>,
     progress: Option<&Bound<'_, PyAny>>,
+    lfs: Option<&Bound<'_, PyAny>>,
+    lfs_concurrency: usize,
 ) -> PyResult<String> {
+    let lfs = lfs_selection(lfs)?;
     let remote = parse_remote(repo, repo_type, endpoint, std::env::var("HF_ENDPOINT").ok())?;
     let local_dir = match local_dir.filter(|d| !d.is_none()) {
         Some(dir) => path(dir, "local_dir")?,
@@ -45,6 +50,8 @@ fn clone(
         local_dir,
         revision: revision.filter(|r| !r.is_empty()),
         depth,
+        lfs,
+        lfs_concurrency,
     };
     let cloned = run_blocking(py, progress, move |monitor| clone_repo(request, monitor))?;
     Ok(cloned.to_string_lossy().into_owned())
@@ -80,7 +87,8 @@ fn commit(
 
 /// Push the current branch; returns `{"remote_url": str, "updates": [(ref, old, new), ...]}`.
 #[pyfunction]
-#[pyo3(signature = (local_dir, *, token=None, remote="origin", branch=None, force=false, progress=None))]
+#[pyo3(signature = (local_dir, *, token=None, remote="origin", branch=None, force=false, progress=None, lfs_concurrency=8))]
+#[allow(clippy::too_many_arguments)]
 fn push<'py>(
     py: Python<'py>,
     local_dir: &Bound<'py, PyAny>,
@@ -89,6 +97,7 @@ fn push<'py>(
     branch: Option<String>,
     force: bool,
     progress: Option<&Bound<'py, PyAny>>,
+    lfs_concurrency: usize,
 ) -> PyResult<Bound<'py, PyDict>> {
     let request = PushRequest {
         local_dir: path(local_dir, "local_dir")?,
@@ -96,6 +105,7 @@ fn push<'py>(
         remote_name: remote.to_owned(),
         branch,
         force,
+        lfs_concurrency,
     };
     let outcome = run_blocking(py, progress, move |monitor| push_branch(request, monitor))?;
     let updates = PyList::empty(py);
@@ -109,6 +119,8 @@ fn push<'py>(
     let result = PyDict::new(py);
     result.set_item("remote_url", outcome.remote_url)?;
     result.set_item("updates", updates)?;
+    result.set_item("lfs_objects", outcome.lfs_objects)?;
+    result.set_item("lfs_bytes", outcome.lfs_bytes)?;
     Ok(result)
 }
 
@@ -129,4 +141,55 @@ fn pull(
     };
     let outcome = run_blocking(py, progress, move |monitor| pull_branch(request, monitor))?;
     Ok((outcome.old_head.to_string(), outcome.new_head.to_string()))
+}
+
+/// Download LFS files left as pointers; returns `(objects_downloaded, bytes)`.
+#[pyfunction]
+#[pyo3(signature = (local_dir, *, include=None, exclude=None, token=None, remote="origin", progress=None, lfs_concurrency=8))]
+#[allow(clippy::too_many_arguments)]
+fn lfs_pull(
+    py: Python<'_>,
+    local_dir: &Bound<'_, PyAny>,
+    include: Option<Vec<String>>,
+    exclude: Option<Vec<String>>,
+    token: Option<&Bound<'_, PyAny>>,
+    remote: &str,
+    progress: Option<&Bound<'_, PyAny>>,
+    lfs_concurrency: usize,
+) -> PyResult<(usize, u64)> {
+    let request = LfsPullRequest {
+        local_dir: path(local_dir, "local_dir")?,
+        token: token_request(token)?,
+        remote_name: remote.to_owned(),
+        include,
+        exclude: exclude.unwrap_or_default(),
+        concurrency: lfs_concurrency,
+    };
+    let summary = run_blocking(py, progress, move |monitor| {
+        pull_lfs_objects(request, monitor)
+    })?;
+    Ok((summary.transferred, summary.bytes))
+}
+
+/// `lfs=None | True` → everything, `False` → nothing, a list of patterns → only those.
+fn lfs_selection(lfs: Option<&Bound<'_, PyAny>>) -> PyResult<LfsSelection> {
+    let Some(lfs) = lfs.filter(|v| !v.is_none()) else {
+        return Ok(LfsSelection::All);
+    };
+    if let Ok(flag) = lfs.cast::<pyo3::types::PyBool>() {
+        return Ok(if flag.is_true() {
+            LfsSelection::All
+        } else {
+            LfsSelection::Nothing
+        });
+    }
+    if lfs.extract::<String>().is_ok() {
+        return Err(pyo3::exceptions::PyTypeError::new_err(
+            "lfs must be True, False or a list of patterns (wrap a single pattern in a list)",
+        ));
+    }
+    let patterns: Vec<String> = lfs.extract().map_err(|_| {
+        pyo3::exceptions::PyTypeError::new_err("lfs must be True, False or a list of patterns")
+    })?;
+    Ok(LfsSelection::Matching(patterns))
 }

@@ -15,6 +15,9 @@ use super::target_dir::CloneTarget;
 use crate::auth::{resolve_token, ProcessEnv, TokenRequest};
 use crate::error::{HfGitError, Result};
 use crate::hub::RemoteSpec;
+use crate::lfs::checkout::smudge_work_tree;
+use crate::lfs::path_filter::PathFilter;
+use crate::lfs::transfer::TransferConfig;
 use crate::progress::{Monitor, Phase};
 use crate::remote::RemoteSession;
 
@@ -24,6 +27,18 @@ pub struct CloneRequest {
     pub local_dir: PathBuf,
     pub revision: Option<String>,
     pub depth: Option<u32>,
+    pub lfs: LfsSelection,
+    pub lfs_concurrency: usize,
+}
+
+/// Which LFS files a clone downloads.
+#[derive(Debug, Clone)]
+pub enum LfsSelection {
+    All,
+    /// Leave pointers in place and download nothing.
+    Nothing,
+    /// Only paths matching these git-lfs `--include` patterns.
+    Matching(Vec<String>),
 }
 
 /// How a requested revision exists on the remote.
@@ -36,6 +51,8 @@ enum RevisionKind {
 pub fn clone_repo(request: CloneRequest, monitor: &Monitor) -> Result<PathBuf> {
     let target = CloneTarget::claim(&request.local_dir)?;
     let token = resolve_token(request.token, request.remote.url_token, &ProcessEnv);
+    let lfs_token = token.clone();
+    let remote_url = request.remote.url.clone();
     let session = RemoteSession::new(request.remote.url, token)?;
 
     let revision = match &request.revision {
@@ -67,6 +84,18 @@ pub fn clone_repo(request: CloneRequest, monitor: &Monitor) -> Result<PathBuf> {
         Some(RevisionKind::Tag(name)) => detach_at(&repo, &format!("refs/tags/{name}"), monitor)?,
         Some(RevisionKind::Commit(spec)) => detach_at(&repo, spec, monitor)?,
         Some(RevisionKind::Branch(_)) | None => {}
+    }
+    let filter = match &request.lfs {
+        LfsSelection::All => Some(PathFilter::default()),
+        LfsSelection::Nothing => None,
+        LfsSelection::Matching(patterns) => Some(PathFilter::new(Some(patterns), &[])),
+    };
+    if let Some(filter) = filter {
+        let config = TransferConfig {
+            concurrency: request.lfs_concurrency.max(1),
+            ..TransferConfig::default()
+        };
+        smudge_work_tree(&repo, &remote_url, lfs_token, &filter, &config, monitor)?;
     }
     if monitor.is_cancelled() {
         return Err(HfGitError::Cancelled);

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use git2::{IndexAddOption, Repository, Signature};
 
 use crate::error::{HfGitError, Result};
+use crate::lfs::racy::write_index_after;
 use crate::lfs::stage::LfsStaging;
 use crate::progress::Monitor;
 
@@ -45,8 +46,8 @@ pub fn commit(request: CommitRequest, monitor: &Monitor) -> Result<git2::Oid> {
     let mut decide = |path: &Path, _spec: &[u8]| lfs.decide(path);
     index.add_all(pathspecs.iter(), IndexAddOption::DEFAULT, Some(&mut decide))?;
     index.update_all(pathspecs.iter(), Some(&mut decide))?;
-    lfs.finish(&mut index, monitor)?;
-    index.write()?;
+    let staged = lfs.finish(&mut index, monitor)?;
+    write_index_after(&mut index, &repo.path().join("index"), staged.newest_mtime)?;
     let tree_id = index.write_tree()?;
     let tree = repo.find_tree(tree_id)?;
 

@@ -9,6 +9,7 @@ pub mod clone;
 pub mod commit;
 pub mod history;
 pub mod info;
+pub mod lfs_pull;
 pub mod pull;
 pub mod push;
 pub mod status;

@@ -11,6 +11,9 @@ use super::checkout::checkout_with_progress;
 use super::upstream::{remote_spec, resolve_upstream};
 use crate::auth::{resolve_token, ProcessEnv, TokenRequest};
 use crate::error::{HfGitError, Result};
+use crate::lfs::checkout::smudge_work_tree;
+use crate::lfs::path_filter::PathFilter;
+use crate::lfs::transfer::TransferConfig;
 use crate::progress::{Monitor, Phase};
 use crate::remote::RemoteSession;
 
@@ -36,6 +39,8 @@ pub fn pull(request: PullRequest, monitor: &Monitor) -> Result<PullOutcome> {
     };
     let spec = remote_spec(&repo, &request.remote_name)?;
     let token = resolve_token(request.token, spec.url_token, &ProcessEnv);
+    let lfs_token = token.clone();
+    let remote_url = spec.url.clone();
     let session = RemoteSession::new(spec.url, token)?;
 
     let refspec = format!("+{}:{}", upstream.remote_ref(), upstream.tracking_ref());
@@ -75,6 +80,14 @@ pub fn pull(request: PullRequest, monitor: &Monitor) -> Result<PullOutcome> {
     let mut checkout = checkout_with_progress(monitor);
     repo.checkout_tree(target.as_object(), Some(&mut checkout))?;
     repo.reference(&upstream.local_ref, fetched, true, "pull: fast-forward")?;
+    smudge_work_tree(
+        &repo,
+        &remote_url,
+        lfs_token,
+        &PathFilter::default(),
+        &TransferConfig::default(),
+        monitor,
+    )?;
     monitor.report(Phase::Done, 1, 1, monitor.snapshot().bytes);
     Ok(PullOutcome {
         old_head: local,

@@ -12,6 +12,8 @@ use git2::Oid;
 use super::upstream::{remote_spec, resolve_upstream};
 use crate::auth::{resolve_token, ProcessEnv, TokenRequest};
 use crate::error::{HfGitError, Result};
+use crate::lfs::publish::upload_pushed_objects;
+use crate::lfs::transfer::TransferConfig;
 use crate::progress::{Monitor, Phase};
 use crate::remote::{RefRejection, RemoteSession};
 
@@ -21,6 +23,8 @@ pub struct PushRequest {
     pub remote_name: String,
     pub branch: Option<String>,
     pub force: bool,
+    /// How many LFS transfers may run at once.
+    pub lfs_concurrency: usize,
 }
 
 /// One ref the server now has: `old` is `None` when the branch is new there.
@@ -35,6 +39,9 @@ pub struct RefUpdate {
 pub struct PushOutcome {
     pub remote_url: String,
     pub updates: Vec<RefUpdate>,
+    /// LFS objects uploaded before the refs moved (already-present ones are not counted).
+    pub lfs_objects: usize,
+    pub lfs_bytes: u64,
 }
 
 pub fn push(request: PushRequest, monitor: &Monitor) -> Result<PushOutcome> {
@@ -43,7 +50,24 @@ pub fn push(request: PushRequest, monitor: &Monitor) -> Result<PushOutcome> {
     let local_tip = repo.refname_to_id(&upstream.local_ref)?;
     let spec = remote_spec(&repo, &request.remote_name)?;
     let token = resolve_token(request.token, spec.url_token, &ProcessEnv);
+    let lfs_token = token.clone();
+    let remote_url = spec.url.clone();
     let session = RemoteSession::new(spec.url, token)?;
+
+    let lfs_config = TransferConfig {
+        concurrency: request.lfs_concurrency.max(1),
+        ref_name: Some(upstream.remote_ref()),
+        ..TransferConfig::default()
+    };
+    let lfs = upload_pushed_objects(
+        &repo,
+        local_tip,
+        &request.remote_name,
+        &remote_url,
+        lfs_token,
+        &lfs_config,
+        monitor,
+    )?;
 
     let refspec = format!(
         "{}{}:{}",
@@ -85,6 +109,8 @@ pub fn push(request: PushRequest, monitor: &Monitor) -> Result<PushOutcome> {
             old: if was_up_to_date { Some(local_tip) } else { old },
             new: local_tip,
         }],
+        lfs_objects: lfs.transferred,
+        lfs_bytes: lfs.bytes,
     })
 }
 

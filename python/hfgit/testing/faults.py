@@ -44,7 +44,8 @@ class HubFaults:
     applied before authentication and routing, so they also hit requests that would have been
     rejected anyway. `path_contains` is matched against the request target including the query
     string, so `"service=git-receive-pack"` picks the push discovery request while
-    `"/git-upload-pack"` only picks the fetch POST.
+    `"/git-upload-pack"` only picks the fetch POST. Git LFS requests go through the same rules:
+    `"/objects/batch"` picks batch calls and `"/_lfs_storage/"` the signed storage URLs.
     """
 
     def __init__(self) -> None:

@@ -2,17 +2,17 @@
 
 Each request goes through the same steps, in this order: latency, injected faults, routing,
 credentials, repo access, then the route's handler. Routing is a small table of paths below a
-repo (`info/refs`, `git-upload-pack`, ...), so the Git LFS endpoints can be added as rows.
-Access rules copy what clients observe on the Hub (hub-protocol.md section 2): anonymous users
-may only fetch public repos, and for them a missing repo looks exactly like a private one (401),
-so the Hub never reveals whether a repo exists.
+repo (`info/refs`, `git-upload-pack`, `info/lfs/objects/batch`, ...); the Git LFS handlers and
+the signed storage URLs under `/_lfs_storage/` live in `lfs_http`. Access rules copy what
+clients observe on the Hub (hub-protocol.md section 2): anonymous users may only fetch public
+repos, and for them a missing repo looks exactly like a private one (401), so the Hub never
+reveals whether a repo exists.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import logging
 import re
 import socket
@@ -23,9 +23,10 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Union
+from typing import Any, Callable, Literal, Union
 from urllib.parse import parse_qs
 
+from . import lfs_http
 from .faults import HubFaults
 from .git_cgi import BLOCK_SIZE, CgiError, GitTools, ProcessRegistry, run_cgi
 from .repos import RepoStore, is_valid_repo_id
@@ -78,6 +79,7 @@ class HandlerContext:
     git: GitTools
     cgi_env: dict[str, str]
     processes: ProcessRegistry
+    lfs: lfs_http.LfsContext
 
 
 class BadRequestError(Exception):
@@ -104,15 +106,16 @@ class RepoRequest:
     identity: Identity
 
 
+_ANY_METHOD = frozenset({"GET", "POST", "PUT", "DELETE", "HEAD", "PATCH"})
+
 ROUTES: tuple[Route, ...] = (
     Route(re.compile(r"info/refs"), frozenset({"GET"}), "serve_git"),
     Route(re.compile(r"git-upload-pack"), frozenset({"POST"}), "serve_git"),
     Route(re.compile(r"git-receive-pack"), frozenset({"POST"}), "serve_git"),
-    Route(
-        re.compile(r"info/lfs(?:/.*)?"),
-        frozenset({"GET", "POST", "PUT", "DELETE", "HEAD", "PATCH"}),
-        "serve_lfs_placeholder",
-    ),
+    Route(re.compile(r"info/lfs/objects/batch"), frozenset({"POST"}), "serve_lfs_batch"),
+    Route(re.compile(r"info/lfs/objects/verify"), frozenset({"POST"}), "serve_lfs_verify"),
+    Route(re.compile(r"info/lfs/locks(?:/.*)?"), _ANY_METHOD, "serve_lfs_locks"),
+    Route(re.compile(r"info/lfs(?:/.*)?"), _ANY_METHOD, "serve_lfs_unknown"),
 )
 
 
@@ -250,6 +253,7 @@ class HubRequestHandler(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     server_version = "LocalHub"
+    realm = REALM
     sys_version = ""
     timeout = 60  # idle keep-alive connections and stalled clients give up after this
     disable_nagle_algorithm = True
@@ -285,7 +289,7 @@ class HubRequestHandler(BaseHTTPRequestHandler):
     def _dispatch(self) -> None:
         context = self.server.context
         self._status = None
-        self.request_body_consumed = not self._has_body()
+        self.request_body_consumed = not self.has_body()
         path, _, query = self.path.partition("?")
         identity = context.tokens.identify(self.headers.get("Authorization"))
         self._unrecorded = RequestRecord(
@@ -296,9 +300,13 @@ class HubRequestHandler(BaseHTTPRequestHandler):
             authorization=identity.scheme,
             token_scope=identity.scope,
         )
+        if path.startswith(lfs_http.STORAGE_PREFIX) and "Authorization" in self.headers:
+            # Storage URLs authorize themselves; a client sending credentials there would leak
+            # its token to a third party on the real Hub. Record where (never the value).
+            context.lfs.authorization_seen.add(path)
         try:
             if self.headers.get("Content-Length") is not None:
-                self._content_length()  # reject a malformed length before anything else
+                self.content_length()  # reject a malformed length before anything else
             latency = context.faults.latency
             if latency:
                 time.sleep(latency)
@@ -307,13 +315,16 @@ class HubRequestHandler(BaseHTTPRequestHandler):
                 if fault.status is None:
                     self.close_connection = True
                     return
-                self._send_text(fault.status, f"LocalHub injected fault: HTTP {fault.status}\n")
+                if path.startswith(lfs_http.STORAGE_PREFIX):
+                    # Uploads can be large: read them so the client sees the status, not a reset.
+                    self.discard_body(lfs_http.DISCARD_LIMIT)
+                self.send_text(fault.status, f"LocalHub injected fault: HTTP {fault.status}\n")
                 return
             self._route(path, query, identity)
         except BadRequestError as exc:
             self.close_connection = True
             if self._status is None:
-                self._send_text(400, f"Bad request: {exc}\n")
+                self.send_text(400, f"Bad request: {exc}\n")
         finally:
             self._flush_record()  # no response was sent (dropped, or the client went away)
 
@@ -327,14 +338,17 @@ class HubRequestHandler(BaseHTTPRequestHandler):
     do_OPTIONS = _dispatch
 
     def _route(self, path: str, query: str, identity: Identity) -> None:
+        if path.startswith(lfs_http.STORAGE_PREFIX):
+            lfs_http.serve_storage(self, path, query)
+            return
         found = match_route(path)
         if found is None:
-            self._send_text(404, "Not Found\n")
+            self.send_text(404, "Not Found\n")
             return
         repo_type, repo_id, rest, route = found
         if self.command not in route.methods:
             allowed = ", ".join(sorted(route.methods))
-            self._send_text(405, "Method Not Allowed\n", [("Allow", allowed)])
+            self.send_text(405, "Method Not Allowed\n", [("Allow", allowed)])
             return
         handler: Callable[[RepoRequest], None] = getattr(self, route.handler)
         handler(RepoRequest(repo_type, repo_id, rest, query, identity))
@@ -348,21 +362,12 @@ class HubRequestHandler(BaseHTTPRequestHandler):
         read-only restriction on pushes is enforced per ref by the pre-receive hook, as on
         the Hub, so the transport itself succeeds.
         """
-        identity = request.identity
-        if not identity.anonymous and not identity.authenticated:
+        decision = self.access(request, write=write)
+        if decision == "challenge":
             self.send_challenge()
             return False
-        store = self.server.context.store
-        exists = is_valid_repo_id(request.repo_id) and store.exists(
-            request.repo_id, request.repo_type
-        )
-        if identity.anonymous:
-            if write or not exists or store.is_private(request.repo_id, request.repo_type):
-                self.send_challenge()
-                return False
-            return True
-        if not exists:
-            self._send_text(
+        if decision == "not_found":
+            self.send_text(
                 404,
                 "Repository not found",
                 [("X-Error-Code", "RepoNotFound"), ("X-Error-Message", "Repository not found")],
@@ -370,8 +375,27 @@ class HubRequestHandler(BaseHTTPRequestHandler):
             return False
         return True
 
+    def access(
+        self, request: RepoRequest, *, write: bool
+    ) -> Literal["ok", "challenge", "not_found"]:
+        """Decide (without answering) whether a request may reach its repo: "challenge" for
+        bad credentials, and for anonymous writes or anonymous reads of a private or missing
+        repo; "not_found" for a valid token and a missing repo."""
+        identity = request.identity
+        if not identity.anonymous and not identity.authenticated:
+            return "challenge"
+        store = self.server.context.store
+        exists = is_valid_repo_id(request.repo_id) and store.exists(
+            request.repo_id, request.repo_type
+        )
+        if identity.anonymous:
+            if write or not exists or store.is_private(request.repo_id, request.repo_type):
+                return "challenge"
+            return "ok"
+        return "ok" if exists else "not_found"
+
     def send_challenge(self) -> None:
-        self._send_text(401, UNAUTHORIZED_BODY, [("WWW-Authenticate", f'Basic realm="{REALM}"')])
+        self.send_text(401, UNAUTHORIZED_BODY, [("WWW-Authenticate", f'Basic realm="{REALM}"')])
 
     # ------------------------------------------------------------------ route handlers
 
@@ -386,7 +410,7 @@ class HubRequestHandler(BaseHTTPRequestHandler):
             return
         context = self.server.context
         env = self._cgi_env(request)
-        body = self._iter_body() if self._has_body() else None
+        body = self.iter_body() if self.has_body() else None
         try:
             result = run_cgi(
                 context.git.http_backend,
@@ -400,7 +424,7 @@ class HubRequestHandler(BaseHTTPRequestHandler):
             logger.warning("git http-backend failed: %s", exc)
             self.close_connection = True
             if self._status is None:
-                self._send_text(502, "git http-backend failed\n")
+                self.send_text(502, "git http-backend failed\n")
             return
         if not result.body_complete:
             self.close_connection = True
@@ -412,10 +436,17 @@ class HubRequestHandler(BaseHTTPRequestHandler):
                 "git http-backend: %s", result.stderr_tail.decode("utf-8", "replace").strip()
             )
 
-    def serve_lfs_placeholder(self, request: RepoRequest) -> None:
-        """Git LFS is not emulated yet: answer like a server without LFS support."""
-        body = json.dumps({"message": "LocalHub does not implement Git LFS yet"}) + "\n"
-        self._send_text(501, body, content_type="application/vnd.git-lfs+json")
+    def serve_lfs_batch(self, request: RepoRequest) -> None:
+        lfs_http.serve_batch(self, request)
+
+    def serve_lfs_verify(self, request: RepoRequest) -> None:
+        lfs_http.serve_verify(self, request)
+
+    def serve_lfs_locks(self, request: RepoRequest) -> None:
+        lfs_http.serve_locks(self, request)
+
+    def serve_lfs_unknown(self, request: RepoRequest) -> None:
+        lfs_http.serve_unknown(self, request)
 
     # ------------------------------------------------------------------ CGI environment
 
@@ -436,12 +467,14 @@ class HubRequestHandler(BaseHTTPRequestHandler):
             REMOTE_ADDR=str(self.client_address[0]),
             HFHUB_REPO_TYPE=request.repo_type,
             HFHUB_REPO_ID=request.repo_id,
+            # The pre-receive hook checks pushed LFS pointers against the repo's LFS index.
+            HFHUB_LFS_INDEX=str(context.lfs.store.index_dir(request.repo_id, request.repo_type)),
         )
         content_type = self.headers.get("Content-Type")
         if content_type is not None:
             env["CONTENT_TYPE"] = content_type
         length = self.headers.get("Content-Length")
-        if length is not None and not self._is_chunked():
+        if length is not None and not self.is_chunked():
             env["CONTENT_LENGTH"] = length.strip()
         for name in set(self.headers.keys()):
             if name.lower() in _PRIVATE_HEADERS or not _HEADER_NAME.fullmatch(name):
@@ -461,37 +494,37 @@ class HubRequestHandler(BaseHTTPRequestHandler):
 
     # ------------------------------------------------------------------ request bodies
 
-    def _is_chunked(self) -> bool:
+    def is_chunked(self) -> bool:
         codings = self.headers.get("Transfer-Encoding", "")
         return codings.split(",")[-1].strip().lower() == "chunked"
 
-    def _has_body(self) -> bool:
-        if self._is_chunked():
+    def has_body(self) -> bool:
+        if self.is_chunked():
             return True
         length = self.headers.get("Content-Length")
         return length is not None and length.strip() not in ("", "0")
 
-    def _content_length(self) -> int:
+    def content_length(self) -> int:
         text = (self.headers.get("Content-Length") or "0").strip()
         if not text.isdigit():
             raise BadRequestError(f"invalid Content-Length {text!r}")
         return int(text)
 
-    def _iter_body(self) -> Iterator[bytes]:
+    def iter_body(self, block_size: int = BLOCK_SIZE) -> Iterator[bytes]:
         """Yield the request body in blocks as it arrives, decoding chunked framing."""
-        if self._is_chunked():
-            yield from self._iter_chunked()
+        if self.is_chunked():
+            yield from self._iter_chunked(block_size)
         else:
-            remaining = self._content_length()
+            remaining = self.content_length()
             while remaining:
-                data = self.rfile.read1(min(remaining, BLOCK_SIZE))
+                data = self.rfile.read1(min(remaining, block_size))
                 if not data:
                     raise BadRequestError("request body ended early")
                 remaining -= len(data)
                 yield data
         self.request_body_consumed = True
 
-    def _iter_chunked(self) -> Iterator[bytes]:
+    def _iter_chunked(self, block_size: int) -> Iterator[bytes]:
         while True:
             line = self.rfile.readline(MAX_LINE)
             if not line.endswith(b"\n"):
@@ -509,7 +542,7 @@ class HubRequestHandler(BaseHTTPRequestHandler):
                 return
             remaining = size
             while remaining:
-                data = self.rfile.read1(min(remaining, BLOCK_SIZE))
+                data = self.rfile.read1(min(remaining, block_size))
                 if not data:
                     raise BadRequestError("request body ended inside a chunk")
                 remaining -= len(data)
@@ -517,23 +550,59 @@ class HubRequestHandler(BaseHTTPRequestHandler):
             if self.rfile.readline(MAX_LINE).strip():
                 raise BadRequestError("missing CRLF after chunk data")
 
-    def _drain_body(self) -> None:
+    def read_body(self, limit: int) -> bytes | None:
+        """Read a whole (small) request body; None if it is longer than `limit` bytes (the
+        connection is then closed, as the rest stays unread)."""
+        if not self.has_body():
+            return b""
+        if not self.is_chunked() and self.content_length() > limit:
+            self.close_connection = True
+            return None
+        blocks: list[bytes] = []
+        total = 0
+        for block in self.iter_body():
+            total += len(block)
+            if total > limit:
+                self.close_connection = True
+                return None
+            blocks.append(block)
+        return b"".join(blocks)
+
+    def discard_body(self, limit: int) -> None:
+        """Read and drop the request body if it is at most `limit` bytes; otherwise (or if it
+        turns out malformed) mark the connection for closing."""
+        if self.request_body_consumed:
+            return
+        if not self.is_chunked() and self.content_length() > limit:
+            self.close_connection = True
+            return
+        total = 0
+        try:
+            for block in self.iter_body(1024 * 1024):
+                total += len(block)
+                if total > limit:
+                    self.close_connection = True
+                    return
+        except (BadRequestError, OSError):
+            self.close_connection = True
+
+    def drain_body(self) -> None:
         """Before answering without reading the body: discard a small one so the connection
         stays usable, or mark the connection for closing."""
         if self.request_body_consumed:
             return
-        if self._is_chunked() or self._content_length() > DRAIN_LIMIT:
+        if self.is_chunked() or self.content_length() > DRAIN_LIMIT:
             self.close_connection = True
             return
         try:
-            for _ in self._iter_body():
+            for _ in self.iter_body():
                 pass
         except (BadRequestError, OSError):
             self.close_connection = True
 
     # ------------------------------------------------------------------ simple responses
 
-    def _send_text(
+    def send_text(
         self,
         status: int,
         text: str,
@@ -542,7 +611,7 @@ class HubRequestHandler(BaseHTTPRequestHandler):
         content_type: str = "text/plain; charset=utf-8",
     ) -> None:
         try:
-            self._drain_body()
+            self.drain_body()
         except BadRequestError:
             self.close_connection = True
         body = text.encode("utf-8")

@@ -1,10 +1,11 @@
 """`LocalHub`: a throwaway Hugging Face Hub git server on 127.0.0.1 for tests and demos.
 
 It serves the Hub's URL layout (models at `/{repo_id}`, datasets at `/datasets/{repo_id}`, spaces
-at `/spaces/{repo_id}`) through the real `git http-backend`, with the Hub's token rules, so a
-client can be tested end to end without network access or a Hub account. This module owns the
-lifecycle (root directory, server thread, clean shutdown) and the test-facing API; the HTTP
-behaviour lives in `http_handler`.
+at `/spaces/{repo_id}`) through the real `git http-backend`, with the Hub's token rules, and the
+Hub's Git LFS side (batch API, self-authorizing storage URLs, multipart uploads, verify, push
+checks), so a client can be tested end to end without network access or a Hub account. This
+module owns the lifecycle (root directory, server thread, clean shutdown) and the test-facing
+API; the HTTP behaviour lives in `http_handler` and `lfs_http`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from .errors import LocalHubError
 from .faults import HubFaults
 from .git_cgi import ProcessRegistry, clean_git_env, find_git_tools
 from .http_handler import HandlerContext, HubHTTPServer
+from .lfs_http import LfsContext, LfsSettings
+from .lfs_store import LfsStore, is_oid
 from .repos import URL_PREFIXES, RepoStore, validate_repo_id, validate_repo_type
 from .state import RequestLog, RequestRecord, TokenRegistry
 from .tls import TlsFiles, generate_tls_files, server_ssl_context
@@ -29,6 +32,12 @@ from .tls import TlsFiles, generate_tls_files, server_ssl_context
 __all__ = ["LocalHub"]
 
 _SHUTDOWN_TIMEOUT = 5.0
+DEFAULT_MULTIPART_THRESHOLD = 5 * 10**9
+"""Objects this big or bigger go up in parts when the client offers `multipart` (S3's 5 GB
+single-PUT limit, which is why the Hub needs multipart at all)."""
+DEFAULT_MULTIPART_CHUNK_SIZE = 64 * 1024 * 1024
+DEFAULT_LFS_EXPIRES_IN = 900
+"""Lifetime of LFS actions in seconds (the Hub's presigned S3 URLs use 900)."""
 
 
 class LocalHub:
@@ -51,9 +60,33 @@ class LocalHub:
     `root=None` uses a temporary directory that stop() deletes; a given root is kept. In HTTPS
     mode the certificates are generated into `<root>/tls` and `ca_file` names the CA to trust.
     A stopped hub cannot be restarted: make a new one (it may reuse the same root).
+
+    Git LFS: the batch endpoint is `{repo_url}.git/info/lfs/objects/batch`. Objects are stored
+    once per hub (`lfs_object_path`) and belong to the repos they were uploaded for
+    (`lfs_objects`); pushes of LFS pointers to objects the repo does not have are refused, as
+    are non-LFS files over 10 MiB and binary files over 1 MB. Storage URLs authorize themselves
+    and must not receive credentials (`storage_authorization_seen`). An upload batch that
+    offers `multipart` gets multipart actions when some object needing upload is at least
+    `multipart_threshold` bytes; parts are `multipart_chunk_size` bytes. Both may be changed
+    at any time, like `lfs_action_expires_in` (seconds before LFS actions expire). Faults can
+    be injected by object content (`hfgit.testing.magic_content`) or repo name (see
+    `hfgit.testing.lfs_faults`).
     """
 
-    def __init__(self, root: str | os.PathLike[str] | None = None, *, https: bool = False) -> None:
+    def __init__(
+        self,
+        root: str | os.PathLike[str] | None = None,
+        *,
+        https: bool = False,
+        multipart_threshold: int = DEFAULT_MULTIPART_THRESHOLD,
+        multipart_chunk_size: int = DEFAULT_MULTIPART_CHUNK_SIZE,
+        lfs_action_expires_in: int = DEFAULT_LFS_EXPIRES_IN,
+    ) -> None:
+        self._lfs_settings = LfsSettings(
+            multipart_threshold=_checked_int("multipart_threshold", multipart_threshold, 0),
+            multipart_chunk_size=_checked_int("multipart_chunk_size", multipart_chunk_size, 1),
+            expires_in=_checked_int("lfs_action_expires_in", lfs_action_expires_in, 1),
+        )
         git = find_git_tools()
         if root is None:
             self._root = Path(tempfile.mkdtemp(prefix="localhub-")).resolve()
@@ -77,6 +110,7 @@ class LocalHub:
         """Faults to inject into upcoming requests; see HubFaults."""
         self._git_env = clean_git_env(self._root)
         self._store = RepoStore(self._root / "repos", git, self._git_env)
+        self._lfs = LfsContext(LfsStore(self._root, self._store), self._lfs_settings)
         self._context = HandlerContext(
             store=self._store,
             tokens=self._tokens,
@@ -87,8 +121,12 @@ class LocalHub:
                 **self._git_env,
                 "GIT_PROJECT_ROOT": str(self._store.root),
                 "GIT_HTTP_EXPORT_ALL": "1",
+                # For the pre-receive hook: the git to run and where LFS objects are stored.
+                "HFHUB_GIT": git.git,
+                "HFHUB_LFS_OBJECTS": str(self._lfs.store.objects_root),
             },
             processes=ProcessRegistry(),
+            lfs=self._lfs,
         )
         self._write_token = self.add_token("write")
         self._read_token = self.add_token("read")
@@ -216,6 +254,58 @@ class LocalHub:
         """Delete a repo; raises LocalHubError if it does not exist."""
         self._store.delete(repo_id, repo_type)
 
+    # ------------------------------------------------------------------ Git LFS
+
+    @property
+    def multipart_threshold(self) -> int:
+        """Smallest object size (bytes) that makes an upload batch choose `multipart`."""
+        return self._lfs_settings.multipart_threshold
+
+    @multipart_threshold.setter
+    def multipart_threshold(self, size: int) -> None:
+        self._lfs_settings.multipart_threshold = _checked_int("multipart_threshold", size, 0)
+
+    @property
+    def multipart_chunk_size(self) -> int:
+        """Size (bytes) of every multipart part but the last."""
+        return self._lfs_settings.multipart_chunk_size
+
+    @multipart_chunk_size.setter
+    def multipart_chunk_size(self, size: int) -> None:
+        self._lfs_settings.multipart_chunk_size = _checked_int("multipart_chunk_size", size, 1)
+
+    @property
+    def lfs_action_expires_in(self) -> int:
+        """Seconds LFS actions (and their signed storage URLs) stay valid."""
+        return self._lfs_settings.expires_in
+
+    @lfs_action_expires_in.setter
+    def lfs_action_expires_in(self, seconds: int) -> None:
+        self._lfs_settings.expires_in = _checked_int("lfs_action_expires_in", seconds, 1)
+
+    @property
+    def storage_authorization_seen(self) -> list[str]:
+        """Paths of LFS storage requests that carried an Authorization header, oldest first.
+
+        Storage URLs authorize themselves, like the Hub's presigned S3 URLs, so a client that
+        sends its token there would leak it; tests assert this stays empty. Only the path is
+        kept, never the header's value; the request itself is served normally.
+        """
+        return self._lfs.authorization_seen.snapshot()
+
+    def lfs_object_path(self, oid: str) -> Path | None:
+        """Where the hub stores the LFS object `oid` (64 lowercase hex), or None if absent."""
+        if not is_oid(oid):
+            return None
+        path = self._lfs.store.object_path(oid)
+        return path if path.is_file() else None
+
+    def lfs_objects(self, repo_id: str, repo_type: str = "model") -> set[str]:
+        """Object ids of the LFS objects stored for a repo (uploaded or verified through it)."""
+        validate_repo_type(repo_type)
+        validate_repo_id(repo_id)
+        return self._lfs.store.repo_objects(repo_id, repo_type)
+
     # ------------------------------------------------------------------ request log
 
     @property
@@ -236,3 +326,9 @@ class LocalHub:
                 "LocalHub is not running: call start() or use it as a context manager"
             )
         return server
+
+
+def _checked_int(name: str, value: int, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, not {value!r}")
+    return value

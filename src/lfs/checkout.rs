@@ -1,0 +1,161 @@
+//! Replacing pointer files in the work tree with their content: what git-lfs's smudge filter and
+//! `git lfs pull` do after a checkout.
+//!
+//! libgit2 checks pointers out as they are. Afterwards every index entry whose blob is a pointer
+//! and whose path `.gitattributes` sends to LFS is a candidate; the objects not yet in
+//! `.git/lfs/objects` are downloaded (verified before they are kept), then each file is written
+//! next to its pointer and renamed over it, and its index entry gets the new stat data so the tree
+//! is clean for git and for us. A file whose object could not be had keeps its pointer.
+
+use std::collections::HashSet;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use git2::{AttrCheckFlags, Repository};
+use secrecy::SecretString;
+use url::Url;
+
+use super::path_filter::PathFilter;
+use super::racy::write_index_after;
+use super::stage::index_entry;
+use super::transfer::{download, DownloadItem, LfsRemote, TransferConfig, TransferSummary};
+use super::{LfsStore, Pointer, POINTER_SIZE_LIMIT};
+use crate::error::{HfGitError, Result};
+use crate::progress::Monitor;
+
+/// A work-tree file that holds a pointer and should hold content.
+struct Candidate {
+    path: String,
+    pointer: Pointer,
+    blob: git2::Oid,
+    executable: bool,
+}
+
+/// Download and write out the LFS files of the checked-out tree that `filter` allows.
+pub fn smudge_work_tree(
+    repo: &Repository,
+    remote_url: &Url,
+    token: Option<SecretString>,
+    filter: &PathFilter,
+    config: &TransferConfig,
+    monitor: &Monitor,
+) -> Result<TransferSummary> {
+    let workdir = repo
+        .workdir()
+        .ok_or_else(|| HfGitError::NotARepository {
+            path: repo.path().to_path_buf(),
+        })?
+        .to_path_buf();
+    let candidates = pointer_files(repo, &workdir, filter)?;
+    if candidates.is_empty() {
+        return Ok(TransferSummary::default());
+    }
+    let store = LfsStore::new(repo.path());
+    let mut wanted = HashSet::new();
+    let missing: Vec<DownloadItem> = candidates
+        .iter()
+        .filter(|c| !store.contains(&c.pointer.oid, c.pointer.size))
+        .filter(|c| wanted.insert(c.pointer.oid))
+        .map(|c| DownloadItem {
+            pointer: c.pointer,
+            path: c.path.clone(),
+        })
+        .collect();
+    // Objects that did arrive are written out even when others failed, then the error is raised.
+    let downloaded = if missing.is_empty() {
+        Ok(TransferSummary::default())
+    } else {
+        LfsRemote::new(remote_url, token)
+            .and_then(|remote| download(&remote, missing, &store, config, monitor))
+    };
+    if monitor.is_cancelled() {
+        return Err(HfGitError::Cancelled);
+    }
+
+    let mut index = repo.index()?;
+    let index_path = repo.path().join("index");
+    let mut newest = None;
+    for candidate in &candidates {
+        if monitor.is_cancelled() {
+            write_index_after(&mut index, &index_path, newest)?;
+            return Err(HfGitError::Cancelled);
+        }
+        if !store.contains(&candidate.pointer.oid, candidate.pointer.size) {
+            continue;
+        }
+        let target = workdir.join(&candidate.path);
+        write_from_store(&store, candidate, &target)?;
+        let meta = fs::metadata(&target)
+            .map_err(|e| HfGitError::io(format!("reading {}", candidate.path), e))?;
+        newest = newest.max(meta.modified().ok());
+        index.add(&index_entry(&candidate.path, &meta, candidate.blob))?;
+    }
+    write_index_after(&mut index, &index_path, newest)?;
+    Ok(downloaded?)
+}
+
+/// Index entries whose blob is a pointer on an LFS-tracked path, and whose file still holds it.
+fn pointer_files(repo: &Repository, workdir: &Path, filter: &PathFilter) -> Result<Vec<Candidate>> {
+    let index = repo.index()?;
+    let odb = repo.odb()?;
+    let mut found = Vec::new();
+    for entry in index.iter() {
+        let is_file = entry.mode & 0o170000 == 0o100000;
+        let Ok(path) = String::from_utf8(entry.path.clone()) else {
+            continue;
+        };
+        if !is_file || !filter.allows(&path) {
+            continue;
+        }
+        let Ok((size, _)) = odb.read_header(entry.id) else {
+            continue;
+        };
+        if size >= POINTER_SIZE_LIMIT {
+            continue;
+        }
+        let blob = repo.find_blob(entry.id)?;
+        let Some(parsed) = Pointer::parse(blob.content()) else {
+            continue;
+        };
+        let tracked = matches!(
+            repo.get_attr(Path::new(&path), "filter", AttrCheckFlags::FILE_THEN_INDEX),
+            Ok(Some("lfs"))
+        );
+        if !tracked || parsed.pointer.size == 0 {
+            continue;
+        }
+        // Only replace a file that still holds the pointer: never overwrite a user's edit.
+        match fs::read(workdir.join(&path)) {
+            Ok(current) if current == blob.content() => {}
+            _ => continue,
+        }
+        found.push(Candidate {
+            path,
+            pointer: parsed.pointer,
+            blob: entry.id,
+            executable: entry.mode == 0o100755,
+        });
+    }
+    Ok(found)
+}
+
+/// Copy the object beside the pointer file, then rename it over the pointer in one step.
+fn write_from_store(store: &LfsStore, candidate: &Candidate, target: &Path) -> Result<()> {
+    let object = store.object_path(&candidate.pointer.oid);
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temp = target.with_file_name(format!(".{name}.hfgit-smudge"));
+    let io = |what: &str, e| HfGitError::io(format!("{what} {}", candidate.path), e);
+    fs::copy(&object, &temp).map_err(|e| io("writing", e))?;
+    if candidate.executable {
+        fs::set_permissions(&temp, fs::Permissions::from_mode(0o755))
+            .map_err(|e| io("chmod", e))?;
+    }
+    fs::rename(&temp, target).map_err(|e| {
+        let _ = fs::remove_file(&temp);
+        io("replacing", e)
+    })
+}

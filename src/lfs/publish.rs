@@ -1,0 +1,62 @@
+//! The LFS half of a push: upload every object the pushed commits point at, before any ref moves.
+//!
+//! This is git-lfs's pre-push hook done in-process. The Hub refuses a push whose pointers name
+//! objects it does not have, so uploads come first; objects the server already has are skipped by
+//! the batch API, which makes a re-run after a failure upload only what is still missing.
+
+use git2::{Oid, Repository};
+use secrecy::SecretString;
+use url::Url;
+
+use super::scan::pointers_to_push;
+use super::transfer::{upload, LfsRemote, TransferConfig, TransferSummary, UploadItem};
+use super::LfsStore;
+use crate::error::{HfGitError, Result};
+use crate::progress::Monitor;
+
+/// Upload the LFS objects of commits from `tip` that `remote_name`'s tracking refs do not reach.
+pub fn upload_pushed_objects(
+    repo: &Repository,
+    tip: Oid,
+    remote_name: &str,
+    remote_url: &Url,
+    token: Option<SecretString>,
+    config: &TransferConfig,
+    monitor: &Monitor,
+) -> Result<TransferSummary> {
+    let known = remote_tracking_tips(repo, remote_name)?;
+    let pointers = pointers_to_push(repo, tip, &known)?;
+    if pointers.is_empty() {
+        return Ok(TransferSummary::default());
+    }
+    let store = LfsStore::new(repo.path());
+    let missing: Vec<String> = pointers
+        .iter()
+        .filter(|found| !store.contains(&found.pointer.oid, found.pointer.size))
+        .map(|found| found.path.clone())
+        .collect();
+    if !missing.is_empty() {
+        return Err(HfGitError::LfsObjectMissing { paths: missing });
+    }
+    let items = pointers
+        .into_iter()
+        .map(|found| UploadItem {
+            source: store.object_path(&found.pointer.oid),
+            pointer: found.pointer,
+            path: found.path,
+        })
+        .collect();
+    let remote = LfsRemote::new(remote_url, token)?;
+    Ok(upload(&remote, items, config, monitor)?)
+}
+
+fn remote_tracking_tips(repo: &Repository, remote_name: &str) -> Result<Vec<Oid>> {
+    let glob = format!("refs/remotes/{remote_name}/*");
+    let mut tips = Vec::new();
+    for reference in repo.references_glob(&glob)? {
+        if let Some(id) = reference?.target() {
+            tips.push(id);
+        }
+    }
+    Ok(tips)
+}

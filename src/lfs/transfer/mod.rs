@@ -1,0 +1,180 @@
+//! The Git LFS transfer client: the batch API, basic and multipart transfers, over HTTP.
+//!
+//! The network half of LFS, built to behave towards the Hub as git-lfs and huggingface_hub do:
+//!
+//! - `remote`: where the LFS API of a git remote lives, and the rule that keeps the token off
+//!   presigned storage URLs;
+//! - `batch`: ask about 100 objects at a time and check the answer's shape;
+//! - `upload` / `multipart` / `download`: the transfers themselves, streamed from and to files
+//!   with bounded buffers, on a small pool of threads (`pool`);
+//! - `retry`: 408/429/5xx and broken connections are retried with backoff, other 4xx are final;
+//! - `client`: one HTTP attempt on a shared agent that trusts the same CA bundles as libgit2.
+//!
+//! No async runtime: each transfer is a blocking request on one of `concurrency` threads, which is
+//! all a handful of parallel uploads needs, and keeps cancellation a matter of checking a flag.
+
+mod batch;
+mod client;
+mod download;
+mod multipart;
+mod pool;
+mod remote;
+mod retry;
+mod tracker;
+mod upload;
+
+#[cfg(test)]
+mod wire_tests;
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use remote::LfsRemote;
+
+use crate::lfs::error::LfsError;
+use crate::lfs::pointer::Pointer;
+use crate::lfs::store::LfsStore;
+use crate::progress::{Monitor, Phase};
+use retry::RetryPolicy;
+use tracker::Tracker;
+use upload::Context;
+
+/// How a transfer run behaves.
+#[derive(Debug, Clone)]
+pub struct TransferConfig {
+    /// Transfers (whole objects or parts) in flight at once; git-lfs's default is 8.
+    pub concurrency: usize,
+    /// The ref the objects are for (`refs/heads/main`); sent in the batch request when known.
+    pub ref_name: Option<String>,
+    /// Attempts per request, the first included.
+    pub max_attempts: u32,
+    /// Wait after the first failed attempt; doubled after each further one.
+    pub initial_backoff: Duration,
+    /// The longest wait between attempts (a server's `Retry-After` may ask for up to 60 s).
+    pub max_backoff: Duration,
+}
+
+impl Default for TransferConfig {
+    fn default() -> Self {
+        Self {
+            concurrency: 8,
+            ref_name: None,
+            max_attempts: 5,
+            initial_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(8),
+        }
+    }
+}
+
+impl TransferConfig {
+    fn policy(&self) -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: self.max_attempts,
+            initial_backoff: self.initial_backoff,
+            max_backoff: self.max_backoff,
+        }
+    }
+}
+
+/// One object to upload.
+#[derive(Debug, Clone)]
+pub struct UploadItem {
+    pub pointer: Pointer,
+    /// The object's file in the local store (`.git/lfs/objects/...`).
+    pub source: PathBuf,
+    /// A repo path that points at the object, for messages.
+    pub path: String,
+}
+
+/// One object to download.
+#[derive(Debug, Clone)]
+pub struct DownloadItem {
+    pub pointer: Pointer,
+    /// A repo path that points at the object, for messages.
+    pub path: String,
+}
+
+/// What a run did, counted per distinct object.
+#[derive(Debug, Default, Clone)]
+pub struct TransferSummary {
+    /// Objects sent or received.
+    pub transferred: usize,
+    /// Objects that needed nothing: already on the server (upload), already in the store
+    /// (download), or empty.
+    pub skipped: usize,
+    /// Total size of the transferred objects.
+    pub bytes: u64,
+}
+
+/// Upload every object the server does not have yet; see the module docs for how.
+///
+/// Objects are counted once per oid, whatever the number of paths pointing at them. Empty objects
+/// are never uploaded: their pointer is the empty file.
+pub fn upload(
+    remote: &LfsRemote,
+    items: Vec<UploadItem>,
+    config: &TransferConfig,
+    monitor: &Monitor,
+) -> Result<TransferSummary, LfsError> {
+    let items = distinct(items, |item| item.pointer);
+    let tracker = Tracker::new(monitor, Phase::LfsUpload, items.len() as u64);
+    let (empty, items): (Vec<_>, Vec<_>) =
+        items.into_iter().partition(|item| item.pointer.size == 0);
+    empty.iter().for_each(|_| tracker.object_skipped());
+    let ctx = Context {
+        remote,
+        policy: config.policy(),
+        tracker: &tracker,
+        ref_name: config.ref_name.as_deref(),
+    };
+    if !items.is_empty() {
+        upload::upload_all(&ctx, &items, config.concurrency)?;
+    }
+    Ok(summary(&tracker))
+}
+
+/// Download every object missing from `store`. Each lands there only after its size and SHA-256
+/// matched the pointer; objects already present are not requested.
+pub fn download(
+    remote: &LfsRemote,
+    items: Vec<DownloadItem>,
+    store: &LfsStore,
+    config: &TransferConfig,
+    monitor: &Monitor,
+) -> Result<TransferSummary, LfsError> {
+    let items = distinct(items, |item| item.pointer);
+    let tracker = Tracker::new(monitor, Phase::LfsDownload, items.len() as u64);
+    let (present, items): (Vec<_>, Vec<_>) = items
+        .into_iter()
+        .partition(|item| store.contains(&item.pointer.oid, item.pointer.size));
+    present.iter().for_each(|_| tracker.object_skipped());
+    let ctx = Context {
+        remote,
+        policy: config.policy(),
+        tracker: &tracker,
+        ref_name: config.ref_name.as_deref(),
+    };
+    if !items.is_empty() {
+        download::download_all(&ctx, &items, store, config.concurrency)?;
+    }
+    Ok(summary(&tracker))
+}
+
+/// The first item of each pointer, in the order given.
+fn distinct<T>(items: Vec<T>, pointer: impl Fn(&T) -> Pointer) -> Vec<T> {
+    let mut seen = HashSet::new();
+    items
+        .into_iter()
+        .filter(|item| seen.insert(pointer(item)))
+        .collect()
+}
+
+fn summary(tracker: &Tracker<'_>) -> TransferSummary {
+    let (transferred, skipped, bytes) = tracker.counts();
+    TransferSummary {
+        transferred,
+        skipped,
+        bytes,
+    }
+}

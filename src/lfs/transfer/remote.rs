@@ -1,0 +1,312 @@
+//! The LFS endpoint of one git remote, and the one rule for where its token may go.
+//!
+//! The token belongs to the Hub, not to whoever stores the bytes: upload and download hrefs are
+//! usually presigned URLs on a storage host, and a token sent there would leak to that host's logs.
+//! So the token goes to the batch endpoint and to hrefs that are plainly part of the same LFS API
+//! (same scheme, host and port, path under the LFS base), and nowhere else.
+
+use secrecy::{ExposeSecret, SecretString};
+use url::Url;
+
+use super::client::HttpClient;
+use crate::auth::credentials::TOKEN_USERNAME;
+use crate::auth::redact::{redact_text, SecretGuard};
+use crate::hub::is_loopback_host;
+use crate::lfs::error::LfsError;
+
+/// The LFS endpoint of one git remote, plus the token to present to it.
+pub struct LfsRemote {
+    base: Url,
+    authorization: Option<SecretString>,
+    pub(super) http: HttpClient,
+    _redaction: Vec<SecretGuard>,
+}
+
+impl std::fmt::Debug for LfsRemote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LfsRemote")
+            .field("base", &self.base.as_str())
+            .field("has_token", &self.authorization.is_some())
+            .finish()
+    }
+}
+
+impl LfsRemote {
+    /// The LFS API of the git remote `remote_url` (already free of userinfo): `{remote}.git/info/lfs`,
+    /// or `{remote}/info/lfs` when the remote already ends in `.git`.
+    ///
+    /// Refuses a token over plain http to anything but this machine, and reads the CA bundles named
+    /// by `REQUESTS_CA_BUNDLE` / `SSL_CERT_FILE` now, so a bad bundle fails before any transfer.
+    pub fn new(remote_url: &Url, token: Option<SecretString>) -> Result<Self, LfsError> {
+        let base = lfs_base_url(remote_url)?;
+        if token.is_some() && base.scheme() == "http" && !is_loopback_host(&base) {
+            return Err(LfsError::InsecureTransport {
+                host: base.host_str().unwrap_or_default().to_owned(),
+            });
+        }
+        let authorization = token.as_ref().map(|token| {
+            let pair = format!("{TOKEN_USERNAME}:{}", token.expose_secret());
+            SecretString::from(format!("Basic {}", base64(pair.as_bytes())))
+        });
+        let redaction = token
+            .iter()
+            .chain(authorization.iter())
+            .map(SecretGuard::register)
+            .collect();
+        Ok(Self {
+            base,
+            authorization,
+            http: HttpClient::from_environment()?,
+            _redaction: redaction,
+        })
+    }
+
+    /// `{base}/objects/batch`.
+    pub fn batch_url(&self) -> String {
+        format!("{}/objects/batch", self.base.as_str())
+    }
+
+    /// The LFS base URL, without a trailing slash.
+    pub fn base_url(&self) -> &Url {
+        &self.base
+    }
+
+    /// Whether the token may be sent to `href`: same scheme, host and port as the LFS base, and a
+    /// path at or under the base path. Everything else (storage, other hosts, other paths of the
+    /// same host) gets no token.
+    pub fn token_may_go_to(&self, href: &Url) -> bool {
+        let base_path = self.base.path();
+        let path = href.path();
+        let under_base = path == base_path
+            || path
+                .strip_prefix(base_path)
+                .is_some_and(|rest| rest.starts_with('/'));
+        href.scheme() == self.base.scheme()
+            && href.host() == self.base.host()
+            && href.port_or_known_default() == self.base.port_or_known_default()
+            && under_base
+    }
+
+    /// The `Authorization` value for `href`, if the token may go there.
+    pub(super) fn authorization_for(&self, href: &Url) -> Option<&str> {
+        if !self.token_may_go_to(href) {
+            return None;
+        }
+        self.authorization
+            .as_ref()
+            .map(|value| value.expose_secret())
+    }
+
+    pub(super) fn has_token(&self) -> bool {
+        self.authorization.is_some()
+    }
+}
+
+fn lfs_base_url(remote_url: &Url) -> Result<Url, LfsError> {
+    if !matches!(remote_url.scheme(), "http" | "https") || remote_url.host().is_none() {
+        return Err(LfsError::UnsupportedRemote {
+            url: redact_text(&short_url(remote_url)),
+        });
+    }
+    let mut base = remote_url.clone();
+    // The caller promises a clean URL; make sure of it, since this one is printed in errors.
+    let _ = base.set_username("");
+    let _ = base.set_password(None);
+    base.set_query(None);
+    base.set_fragment(None);
+    let path = remote_url.path().trim_end_matches('/');
+    let lfs_path = if path.ends_with(".git") {
+        format!("{path}/info/lfs")
+    } else {
+        format!("{path}.git/info/lfs")
+    };
+    base.set_path(&lfs_path);
+    Ok(base)
+}
+
+/// `scheme://host[:port]/path`: enough to say where a request went, without the signed query of a
+/// presigned URL or any userinfo.
+pub(crate) fn short_url(url: &Url) -> String {
+    let host = url.host_str().unwrap_or_default();
+    match url.port() {
+        Some(port) => format!("{}://{host}:{port}{}", url.scheme(), url.path()),
+        None => format!("{}://{host}{}", url.scheme(), url.path()),
+    }
+}
+
+/// Standard base64 with padding, as HTTP Basic wants it.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let group = match *chunk {
+            [a] => u32::from(a) << 16,
+            [a, b] => (u32::from(a) << 16) | (u32::from(b) << 8),
+            [a, b, c] => (u32::from(a) << 16) | (u32::from(b) << 8) | u32::from(c),
+            _ => unreachable!("chunks(3) yields one to three bytes"),
+        };
+        let sextets = [18, 12, 6, 0].map(|shift| ALPHABET[((group >> shift) & 63) as usize]);
+        for (index, sextet) in sextets.iter().enumerate() {
+            out.push(if index <= chunk.len() {
+                char::from(*sextet)
+            } else {
+                '='
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn remote(url: &str) -> LfsRemote {
+        LfsRemote::new(&Url::parse(url).unwrap(), None).unwrap()
+    }
+
+    fn remote_with_token(url: &str) -> Result<LfsRemote, LfsError> {
+        LfsRemote::new(
+            &Url::parse(url).unwrap(),
+            Some(SecretString::from("hf_test_token_value".to_owned())),
+        )
+    }
+
+    fn may_go(remote: &LfsRemote, href: &str) -> bool {
+        remote.token_may_go_to(&Url::parse(href).unwrap())
+    }
+
+    #[test]
+    fn lfs_base_is_the_remote_with_git_suffix_and_info_lfs() {
+        let cases = [
+            (
+                "https://huggingface.co/alice/model",
+                "https://huggingface.co/alice/model.git/info/lfs",
+            ),
+            (
+                "https://huggingface.co/alice/model.git",
+                "https://huggingface.co/alice/model.git/info/lfs",
+            ),
+            (
+                "https://huggingface.co/datasets/alice/data/",
+                "https://huggingface.co/datasets/alice/data.git/info/lfs",
+            ),
+            (
+                "http://127.0.0.1:8080/gpt2",
+                "http://127.0.0.1:8080/gpt2.git/info/lfs",
+            ),
+        ];
+        for (remote_url, expected) in cases {
+            let remote = remote(remote_url);
+            assert_eq!(remote.base_url().as_str(), expected);
+            assert_eq!(remote.batch_url(), format!("{expected}/objects/batch"));
+        }
+    }
+
+    #[test]
+    fn lfs_base_drops_userinfo_query_and_fragment() {
+        let remote = remote("https://u:p@hub.example/a/b?x=1#frag");
+        assert_eq!(
+            remote.base_url().as_str(),
+            "https://hub.example/a/b.git/info/lfs"
+        );
+    }
+
+    #[test]
+    fn non_http_remote_is_refused() {
+        let err = LfsRemote::new(&Url::parse("ssh://git@host/a/b").unwrap(), None).unwrap_err();
+        assert!(matches!(err, LfsError::UnsupportedRemote { .. }), "{err}");
+        assert!(!err.to_string().contains("git@"));
+    }
+
+    #[test]
+    fn token_over_plain_http_is_refused_except_to_loopback() {
+        let err = remote_with_token("http://hub.example/a/b").unwrap_err();
+        assert!(matches!(err, LfsError::InsecureTransport { ref host } if host == "hub.example"));
+        assert!(remote_with_token("http://127.0.0.1:9/a/b").is_ok());
+        assert!(remote_with_token("http://localhost/a/b").is_ok());
+        assert!(remote_with_token("https://hub.example/a/b").is_ok());
+        assert!(LfsRemote::new(&Url::parse("http://hub.example/a/b").unwrap(), None).is_ok());
+    }
+
+    #[test]
+    fn token_goes_to_hrefs_under_the_lfs_base_on_the_same_origin() {
+        let remote = remote("https://huggingface.co/alice/model");
+        assert!(may_go(
+            &remote,
+            "https://huggingface.co/alice/model.git/info/lfs/objects/batch"
+        ));
+        assert!(may_go(
+            &remote,
+            "https://huggingface.co/alice/model.git/info/lfs/objects/verify?x=1"
+        ));
+        assert!(may_go(
+            &remote,
+            "https://HUGGINGFACE.co:443/alice/model.git/info/lfs/verify"
+        ));
+        assert!(may_go(
+            &remote,
+            "https://huggingface.co/alice/model.git/info/lfs"
+        ));
+    }
+
+    #[test]
+    fn token_never_goes_to_another_host_scheme_port_or_path() {
+        let remote = remote("https://huggingface.co/alice/model");
+        for href in [
+            // presigned storage on another host
+            "https://s3.us-east-1.amazonaws.com/lfs.huggingface.co/repos/ab/cd/x?X-Amz-Signature=1",
+            "https://cdn-lfs.huggingface.co/alice/model.git/info/lfs/objects/x",
+            // same host, other path
+            "https://huggingface.co/alice/model/resolve/main/x.bin",
+            "https://huggingface.co/alice/model.git/info/lfsx/objects",
+            "https://huggingface.co/alice/model.git/info/lfs-storage/x",
+            "https://huggingface.co/bob/model.git/info/lfs/objects/x",
+            "https://huggingface.co/alice/model.git/info/../../bob/model.git/info/lfs/x",
+            // same host and path, other scheme or port
+            "http://huggingface.co/alice/model.git/info/lfs/objects/x",
+            "https://huggingface.co:8443/alice/model.git/info/lfs/objects/x",
+            // a look-alike host
+            "https://huggingface.co.evil.example/alice/model.git/info/lfs/objects/x",
+        ] {
+            assert!(!may_go(&remote, href), "token would go to {href}");
+        }
+    }
+
+    #[test]
+    fn authorization_is_basic_with_the_fixed_username() {
+        let remote = remote_with_token("https://hub.example/a/b").unwrap();
+        let inside = Url::parse("https://hub.example/a/b.git/info/lfs/objects/batch").unwrap();
+        let outside = Url::parse("https://storage.example/a/b.git/info/lfs/x").unwrap();
+        assert_eq!(
+            remote.authorization_for(&inside),
+            Some(format!("Basic {}", base64(b"hf_user:hf_test_token_value")).as_str())
+        );
+        assert_eq!(remote.authorization_for(&outside), None);
+        assert!(!format!("{remote:?}").contains("hf_test_token_value"));
+    }
+
+    #[test]
+    fn base64_matches_rfc_4648_vectors() {
+        let vectors = [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+            ("hf_user:tok", "aGZfdXNlcjp0b2s="),
+        ];
+        for (plain, encoded) in vectors {
+            assert_eq!(base64(plain.as_bytes()), encoded, "{plain}");
+        }
+    }
+
+    #[test]
+    fn short_url_keeps_origin_and_path_only() {
+        let url =
+            Url::parse("https://u:p@s3.example:9000/bucket/key?X-Amz-Signature=abc#f").unwrap();
+        assert_eq!(short_url(&url), "https://s3.example:9000/bucket/key");
+    }
+}
