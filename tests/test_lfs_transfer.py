@@ -281,3 +281,50 @@ def test_pull_downloads_lfs_files_committed_elsewhere(
 
     assert (Path(work.path) / "new.safetensors").read_bytes() == data
     assert work.status().is_clean
+
+
+def commit_blob_with_git(work_dir: Path, path: str, content: bytes, message: str) -> None:
+    """Commit exact blob bytes with git plumbing, bypassing any clean filter."""
+    blob = (
+        subprocess.run(
+            ["git", "hash-object", "-w", "--stdin"],
+            cwd=work_dir,
+            input=content,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .strip()
+    )
+    git("update-index", "--add", "--cacheinfo", f"100644,{blob},{path}", cwd=work_dir)
+    git("commit", "-qm", message, cwd=work_dir)
+
+
+def test_corrupt_pointer_in_the_tree_travels_as_a_plain_blob(
+    hub: LocalHub, repo_id: str, work: hfgit.Repository, tmp_path: Path
+) -> None:
+    corrupt = b"version https://git-lfs.github.com/spec/v1\noid sha256:not-hex\nsize 12\n"
+    commit_blob_with_git(Path(work.path), "broken.bin", corrupt, "corrupt pointer")
+
+    result = work.push(token=hub.write_token)
+
+    assert result.lfs_objects_uploaded == 0
+    again = hfgit.clone(repo_id, tmp_path / "again", token=hub.write_token, endpoint=hub.endpoint)
+    assert (Path(again.path) / "broken.bin").read_bytes() == corrupt
+
+
+def test_non_canonical_pointer_is_still_smudged_like_git_lfs_does(
+    hub: LocalHub, repo_id: str, work: hfgit.Repository, tmp_path: Path
+) -> None:
+    data = os.urandom(MiB)
+    (Path(work.path) / "real.bin").write_bytes(data)
+    work.commit("upload the object once")
+    work.push(token=hub.write_token)
+    oid = hashlib.sha256(data).hexdigest()
+    crlf = f"version https://git-lfs.github.com/spec/v1\r\noid sha256:{oid}\r\nsize {MiB}\r\n"
+    commit_blob_with_git(Path(work.path), "crlf.bin", crlf.encode(), "non-canonical pointer")
+    work.push(token=hub.write_token)
+
+    again = hfgit.clone(repo_id, tmp_path / "again", token=hub.write_token, endpoint=hub.endpoint)
+
+    assert (Path(again.path) / "crlf.bin").read_bytes() == data
