@@ -2,8 +2,9 @@
 
     python benches/lfs_bench.py [--size-mib 1024] [--rounds 3] [--smoke]
 
-Each round commits the same file in a fresh clone and pushes it to a fresh repo on a LocalHub,
-once with hfgit and once with `git add` + `git commit` + `git push` (git-lfs hooks), the tools
+Each round commits the same file in a fresh clone, pushes it to a fresh repo on a LocalHub and
+clones that repo again, once with hfgit and once with `git add` + `git commit` + `git push` +
+`git clone` (git-lfs hooks and filters), the tools
 alternating so that machine noise hits both alike. Every step runs in its own process under
 `/usr/bin/time -v`, which gives wall time, CPU seconds and peak RSS. It also compares hfgit's
 streamed SHA-256 on one core with `openssl speed -evp sha256`. Medians are printed as a Markdown
@@ -118,6 +119,26 @@ def main() -> int:
                 results.setdefault((tool, "commit"), []).append(timed(commit, clone, env))
                 results.setdefault((tool, "push"), []).append(timed(push, clone, env))
                 shutil.rmtree(clone)
+                fresh = work / f"{tool}-{round_no}-clone"
+                if tool == "hfgit":
+                    get = [
+                        sys.executable,
+                        "-c",
+                        f"import hfgit; hfgit.clone({hub.repo_url(repo_id)!r}, {str(fresh)!r},"
+                        f" token={hub.write_token!r})",
+                    ]
+                else:
+                    get = [
+                        "git",
+                        "-c",
+                        f"credential.helper={helper}",
+                        "clone",
+                        "-q",
+                        hub.repo_url(repo_id),
+                        str(fresh),
+                    ]
+                results.setdefault((tool, "clone"), []).append(timed(get, work, env))
+                shutil.rmtree(fresh)
 
     sha_rate = hash_rate(data)
     openssl_rate = openssl_sha256_rate()
@@ -171,7 +192,7 @@ def report(
         "| step | tool | wall s | CPU s | peak RSS MiB | wall hfgit/git |",
         "|---|---|---:|---:|---:|---:|",
     ]
-    for step in ("commit", "push"):
+    for step in ("commit", "push", "clone"):
         git_wall = statistics.median(s.wall for s in results[("git", step)])
         for tool in ("hfgit", "git"):
             samples = results[(tool, step)]

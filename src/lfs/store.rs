@@ -16,6 +16,7 @@ use std::fs::{self, File, Metadata, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use sha2::{Digest, Sha256};
@@ -188,26 +189,12 @@ fn hash_open_file(
     file: &mut File,
     path: &Path,
     before: &Metadata,
-    mut copy: Option<&mut File>,
+    copy: Option<&mut File>,
 ) -> LfsResult<Pointer> {
-    let mut hasher = Sha256::new();
-    let mut buffer = vec![0u8; BUFFER_SIZE];
-    let mut total: u64 = 0;
-    loop {
-        let read = match file.read(&mut buffer) {
-            Ok(0) => break,
-            Ok(read) => read,
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-            Err(err) => return Err(LfsError::io(format!("reading {}", path.display()), err)),
-        };
-        let chunk = &buffer[..read];
-        hasher.update(chunk);
-        if let Some(out) = copy.as_deref_mut() {
-            out.write_all(chunk)
-                .map_err(|err| LfsError::io("writing to .git/lfs/tmp", err))?;
-        }
-        total += read as u64;
-    }
+    let (digest, total) = match copy {
+        None => hash_stream(file, path, |chunk| Ok(Some(chunk)))?,
+        Some(out) => hash_and_copy(file, path, out)?,
+    };
     let after = file
         .metadata()
         .map_err(|err| LfsError::io(format!("reading metadata of {}", path.display()), err))?;
@@ -220,8 +207,66 @@ fn hash_open_file(
             path: path.to_path_buf(),
         });
     }
-    let digest: [u8; 32] = hasher.finalize().into();
     Ok(Pointer::new(Oid256::from_bytes(digest), total))
+}
+
+/// Read `file` to the end, hashing every chunk and handing it to `sink`.
+fn hash_stream(
+    file: &mut File,
+    path: &Path,
+    mut sink: impl FnMut(Vec<u8>) -> LfsResult<Option<Vec<u8>>>,
+) -> LfsResult<([u8; 32], u64)> {
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; BUFFER_SIZE];
+    let mut total: u64 = 0;
+    loop {
+        if buffer.len() != BUFFER_SIZE {
+            buffer.resize(BUFFER_SIZE, 0);
+        }
+        let read = match file.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(read) => read,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            Err(err) => return Err(LfsError::io(format!("reading {}", path.display()), err)),
+        };
+        buffer.truncate(read);
+        hasher.update(&buffer);
+        total += read as u64;
+        buffer = sink(buffer)?.unwrap_or_default();
+    }
+    Ok((hasher.finalize().into(), total))
+}
+
+/// Hash on this thread while a second thread writes the copy, so a big file costs the slower of
+/// the two rather than their sum. At most [`COPY_QUEUE`] chunks are in flight.
+fn hash_and_copy(file: &mut File, path: &Path, out: &mut File) -> LfsResult<([u8; 32], u64)> {
+    const COPY_QUEUE: usize = 4;
+    let (to_writer, chunks) = mpsc::sync_channel::<Vec<u8>>(COPY_QUEUE);
+    let (give_back, spare) = mpsc::channel::<Vec<u8>>();
+    std::thread::scope(|scope| {
+        let writer = scope.spawn(move || -> io::Result<()> {
+            for chunk in chunks {
+                out.write_all(&chunk)?;
+                let _ = give_back.send(chunk);
+            }
+            Ok(())
+        });
+        let hashed = hash_stream(file, path, |chunk| {
+            to_writer.send(chunk).map_err(|_| {
+                LfsError::io("writing to .git/lfs/tmp", io::ErrorKind::BrokenPipe.into())
+            })?;
+            Ok(spare.try_recv().ok())
+        });
+        drop(to_writer);
+        let written = writer
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("copy thread panicked")));
+        match (hashed, written) {
+            (Err(err), _) => Err(err),
+            (Ok(_), Err(err)) => Err(LfsError::io("writing to .git/lfs/tmp", err)),
+            (Ok(done), Ok(())) => Ok(done),
+        }
+    })
 }
 
 /// A temp file that deletes itself unless [`TempPath::keep`] says it has been moved or handed on.
