@@ -64,8 +64,14 @@ pub struct Snapshot {
 #[derive(Debug, Default)]
 pub struct Monitor {
     latest: Mutex<Snapshot>,
+    /// The last figures of phases that ended since the watcher last looked, so a phase shorter
+    /// than the polling interval still shows up with its final numbers.
+    ended: Mutex<Vec<Snapshot>>,
     cancelled: AtomicBool,
 }
+
+/// How many ended phases are kept for a watcher that is slow to look.
+const ENDED_PHASES_KEPT: usize = 32;
 
 impl Monitor {
     pub fn new() -> Self {
@@ -74,6 +80,12 @@ impl Monitor {
 
     pub fn report(&self, phase: Phase, done: u64, total: u64, bytes: u64) {
         let mut latest = self.latest.lock().unwrap_or_else(|p| p.into_inner());
+        if latest.phase != phase && latest.phase != Phase::Starting {
+            let mut ended = self.ended.lock().unwrap_or_else(|p| p.into_inner());
+            if ended.len() < ENDED_PHASES_KEPT {
+                ended.push(*latest);
+            }
+        }
         *latest = Snapshot {
             phase,
             done,
@@ -84,6 +96,11 @@ impl Monitor {
 
     pub fn snapshot(&self) -> Snapshot {
         *self.latest.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The final figures of phases that ended since the last call, oldest first.
+    pub fn take_ended(&self) -> Vec<Snapshot> {
+        std::mem::take(&mut *self.ended.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// Ask the operation to stop at its next callback.
@@ -119,6 +136,24 @@ mod tests {
                 bytes: 200
             }
         );
+    }
+
+    #[test]
+    fn a_phase_that_ended_between_looks_is_still_seen_with_its_final_figures() {
+        let monitor = Monitor::new();
+        monitor.report(Phase::LfsUpload, 1, 1, 2048);
+        monitor.report(Phase::Sending, 3, 3, 10);
+        assert_eq!(
+            monitor.take_ended(),
+            vec![Snapshot {
+                phase: Phase::LfsUpload,
+                done: 1,
+                total: 1,
+                bytes: 2048
+            }]
+        );
+        assert!(monitor.take_ended().is_empty());
+        assert_eq!(monitor.snapshot().phase, Phase::Sending);
     }
 
     #[test]

@@ -328,3 +328,38 @@ def test_non_canonical_pointer_is_still_smudged_like_git_lfs_does(
     again = hfgit.clone(repo_id, tmp_path / "again", token=hub.write_token, endpoint=hub.endpoint)
 
     assert (Path(again.path) / "crlf.bin").read_bytes() == data
+
+
+def test_hub_refuses_a_big_plain_blob_pushed_past_hfgit_and_says_why(
+    hub: LocalHub, repo_id: str, work: hfgit.Repository
+) -> None:
+    commit_blob_with_git(Path(work.path), "big.txt", b"z" * (11 * MiB), "plain big blob")
+    mine = work.head
+
+    with pytest.raises(hfgit.PushRejectedError) as info:
+        work.push(token=hub.write_token)
+
+    assert "larger than 10 MiB" in (info.value.reason or "")
+    assert info.value.ref == "refs/heads/main"
+    assert work.head == mine
+
+
+def test_lfs_bytes_reach_the_progress_callback_on_push_and_clone(
+    hub: LocalHub, repo_id: str, work: hfgit.Repository, tmp_path: Path
+) -> None:
+    (Path(work.path) / "w.safetensors").write_bytes(os.urandom(2 * MiB))
+    work.commit("weights")
+    pushed: list[hfgit.Progress] = []
+    cloned: list[hfgit.Progress] = []
+
+    work.push(token=hub.write_token, progress=pushed.append)
+    hfgit.clone(
+        repo_id,
+        tmp_path / "c",
+        token=hub.write_token,
+        endpoint=hub.endpoint,
+        progress=cloned.append,
+    )
+
+    assert max(e.bytes for e in pushed if e.phase == "lfs-upload") == 2 * MiB
+    assert max(e.bytes for e in cloned if e.phase == "lfs-download") == 2 * MiB

@@ -82,11 +82,20 @@ fn report(
     monitor: &Monitor,
     last: &mut Option<Snapshot>,
 ) -> PyResult<()> {
+    for ended in monitor.take_ended() {
+        if last.as_ref() != Some(&ended) {
+            deliver(callback, &ended)?;
+        }
+    }
     let snapshot = monitor.snapshot();
     if last.as_ref() == Some(&snapshot) {
         return Ok(());
     }
     *last = Some(snapshot);
+    deliver(callback, &snapshot)
+}
+
+fn deliver(callback: &Bound<'_, PyAny>, snapshot: &Snapshot) -> PyResult<()> {
     callback.call1((
         snapshot.phase.as_str(),
         snapshot.done,
