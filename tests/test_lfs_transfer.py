@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import hfgit
@@ -363,3 +364,20 @@ def test_lfs_bytes_reach_the_progress_callback_on_push_and_clone(
 
     assert max(e.bytes for e in pushed if e.phase == "lfs-upload") == 2 * MiB
     assert max(e.bytes for e in cloned if e.phase == "lfs-download") == 2 * MiB
+
+
+def test_rate_limited_batch_is_retried_after_the_servers_retry_after(
+    hub: LocalHub, tmp_path: Path
+) -> None:
+    hub.create_repo("alice/batch-429")
+    repo = hfgit.clone(
+        "alice/batch-429", tmp_path / "w", token=hub.write_token, endpoint=hub.endpoint
+    )
+    (tmp_path / "w" / "a.bin").write_bytes(os.urandom(MiB))
+    repo.commit("rate limited")
+
+    started = time.monotonic()
+    result = repo.push(token=hub.write_token)
+
+    assert result.lfs_objects_uploaded == 1
+    assert time.monotonic() - started >= 2.0, "Retry-After: 1 was not honoured twice"
