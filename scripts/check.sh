@@ -36,7 +36,7 @@ python -m ruff format --check python tests
 
 step "mypy --strict and stubtest"
 python -m mypy
-python -m mypy.stubtest hfgit._native
+python -m mypy.stubtest hfgit
 
 step "pytest"
 python -m pytest -q "$@"

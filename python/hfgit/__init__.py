@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from . import _native
 from .api import clone, commit, push
+from .checkpoint import CheckpointPusher
 from .exceptions import (
     AuthenticationError,
     CertificateError,
@@ -55,6 +56,7 @@ __version__: str = _native.__version__
 __all__ = [
     "AuthenticationError",
     "CertificateError",
+    "CheckpointPusher",
     "CommitInfo",
     "DetachedHeadError",
     "DirectoryNotEmptyError",

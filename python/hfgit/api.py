@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable, Sequence
-from typing import Union
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Literal, Union, overload
 
 from . import _native
 from .progress import ProgressArg, progress_reporter
@@ -13,6 +15,17 @@ from .results import PushResult, RefUpdate
 
 PathArg = Union[str, "os.PathLike[str]"]
 TokenArg = Union[str, bool, None]
+
+_log = logging.getLogger("hfgit")
+_background: ThreadPoolExecutor | None = None
+
+
+def _background_pushes() -> ThreadPoolExecutor:
+    """The threads that run ``push(..., blocking=False)``; created on first use."""
+    global _background
+    if _background is None:
+        _background = ThreadPoolExecutor(max_workers=4, thread_name_prefix="hfgit-push")
+    return _background
 
 
 def clone(
@@ -42,6 +55,7 @@ def clone(
     nothing, a list of git-lfs ``--include`` patterns (``["*.json", "model-0000*"]``) downloads
     only those; :meth:`Repository.lfs_pull` fetches the rest later.
     """
+    _log.info("cloning %s into %s", repo if "@" not in repo else "<url>", local_dir or ".")
     with progress_reporter(progress, "Cloning") as callback:
         path = _native.clone(
             repo,
@@ -55,7 +69,9 @@ def clone(
             lfs=lfs if isinstance(lfs, bool) else list(lfs),
             lfs_concurrency=lfs_concurrency,
         )
-    return Repository(path)
+    cloned = Repository(path)
+    _log.info("cloned %s at %s", cloned.remote_url, cloned.head)
+    return cloned
 
 
 def commit(
@@ -80,7 +96,7 @@ def commit(
     in LFS too; with ``lfs_auto_track=False`` they raise :class:`LfsTrackingError` instead.
     """
     with progress_reporter(progress, "Committing") as callback:
-        return _native.commit(
+        commit_id = _native.commit(
             local_dir,
             message,
             paths=None if paths is None else list(paths),
@@ -89,8 +105,34 @@ def commit(
             lfs_auto_track=lfs_auto_track,
             progress=callback,
         )
+    _log.info("committed %s in %s", commit_id[:12], os.fspath(local_dir))
+    return commit_id
 
 
+@overload
+def push(
+    local_dir: PathArg,
+    *,
+    token: TokenArg = ...,
+    remote: str = ...,
+    branch: str | None = ...,
+    force: bool = ...,
+    progress: ProgressArg = ...,
+    lfs_concurrency: int = ...,
+    blocking: Literal[True] = ...,
+) -> PushResult: ...
+@overload
+def push(
+    local_dir: PathArg,
+    *,
+    token: TokenArg = ...,
+    remote: str = ...,
+    branch: str | None = ...,
+    force: bool = ...,
+    progress: ProgressArg = ...,
+    lfs_concurrency: int = ...,
+    blocking: Literal[False],
+) -> Future[PushResult]: ...
 def push(
     local_dir: PathArg,
     *,
@@ -100,7 +142,8 @@ def push(
     force: bool = False,
     progress: ProgressArg = None,
     lfs_concurrency: int = 8,
-) -> PushResult:
+    blocking: bool = True,
+) -> PushResult | Future[PushResult]:
     """Push the current branch to its upstream (or to ``branch`` on the remote).
 
     Git LFS objects of the pushed commits are uploaded first (the Hub's batch API, ``basic`` or
@@ -108,7 +151,21 @@ def push(
     move only once every object is on the server. Raises :class:`PushRejectedError` when the
     server refuses a ref: a push never reports success unless every ref was accepted, and a
     failed push leaves local commits untouched.
+
+    ``blocking=False`` returns a :class:`concurrent.futures.Future` at once; it resolves to the
+    :class:`PushResult`, and any error arrives through it.
     """
+    if not blocking:
+        return _background_pushes().submit(
+            push,
+            local_dir,
+            token=token,
+            remote=remote,
+            branch=branch,
+            force=force,
+            progress=progress,
+            lfs_concurrency=lfs_concurrency,
+        )
     with progress_reporter(progress, "Pushing") as callback:
         raw = _native.push(
             local_dir,
@@ -119,9 +176,18 @@ def push(
             progress=callback,
             lfs_concurrency=lfs_concurrency,
         )
-    return PushResult(
+    result = PushResult(
         remote_url=raw["remote_url"],
         updates=tuple(RefUpdate(ref, old, new) for ref, old, new in raw["updates"]),
         lfs_objects_uploaded=raw["lfs_objects"],
         lfs_bytes_uploaded=raw["lfs_bytes"],
     )
+    for update in result.updates:
+        _log.info(
+            "pushed %s: %s -> %s (%d LFS objects)",
+            update.ref,
+            (update.old or "new")[:12],
+            update.new[:12],
+            result.lfs_objects_uploaded,
+        )
+    return result

@@ -1,12 +1,18 @@
-"""Progress reporting: a small event type, user callbacks, and an optional tqdm bar.
+"""Progress reporting: a small event type, user callbacks, and ``tqdm.auto`` bars.
 
 The native layer polls the running operation about ten times a second and calls back with the
-latest figures only when they changed, so callbacks are throttled by construction and cheap.
+latest figures only when they changed (plus the final figures of every phase that ended in
+between), so callbacks are throttled by construction and cheap.
+
+``progress=None`` (the default) shows bars, widgets in Jupyter and text in a terminal, unless
+``HF_HUB_DISABLE_PROGRESS_BARS`` is set or tqdm is not installed; ``False`` shows nothing; ``True``
+insists on bars; a callable receives every :class:`Progress` event instead.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Callable, Union
@@ -16,9 +22,10 @@ from typing import Any, Callable, Union
 class Progress:
     """One progress event.
 
-    ``phase`` is one of ``"receiving"``, ``"resolving"``, ``"checkout"``, ``"packing"``,
-    ``"sending"`` or ``"done"``; ``done`` of ``total`` counts objects or files in that phase;
-    ``bytes`` is the number of bytes transferred so far.
+    ``phase`` is one of ``"receiving"``, ``"resolving"``, ``"checkout"``, ``"lfs-clean"``,
+    ``"lfs-upload"``, ``"lfs-download"``, ``"packing"``, ``"sending"`` or ``"done"``; ``done``
+    of ``total`` counts objects or files in that phase; ``bytes`` is how many bytes the phase has
+    moved so far.
     """
 
     phase: str
@@ -31,19 +38,40 @@ ProgressCallback = Callable[[Progress], Any]
 ProgressArg = Union[None, bool, ProgressCallback]
 NativeCallback = Callable[[str, int, int, int], None]
 
+# What each phase's bar says, and whether it counts bytes (else items).
+_PHASES: dict[str, tuple[str, bool]] = {
+    "receiving": ("Receiving objects", False),
+    "resolving": ("Resolving deltas", False),
+    "checkout": ("Checking out files", False),
+    "lfs-clean": ("Hashing LFS files", True),
+    "lfs-upload": ("Uploading LFS files", True),
+    "lfs-download": ("Downloading LFS files", True),
+    "packing": ("Packing objects", False),
+    "sending": ("Sending objects", False),
+}
+
+
+def bars_disabled() -> bool:
+    """huggingface_hub's switch: any value other than empty, 0 or false turns bars off."""
+    value = os.environ.get("HF_HUB_DISABLE_PROGRESS_BARS", "")
+    return value.strip().lower() not in ("", "0", "false", "no", "off")
+
 
 @contextlib.contextmanager
 def progress_reporter(progress: ProgressArg, description: str) -> Iterator[NativeCallback | None]:
-    """Turn the user's ``progress=`` argument into the native callback, closing bars on exit."""
-    if progress is None or progress is False:
+    """Turn a ``progress=`` argument into the native callback; bars are closed on any exit."""
+    if progress is False or (progress is None and bars_disabled()):
         yield None
         return
-    if progress is True:
-        bar = _TqdmBar(description)
+    if progress is None or progress is True:
+        bars = _TqdmBars.create(description, required=progress is True)
+        if bars is None:
+            yield None
+            return
         try:
-            yield bar.update
+            yield bars.update
         finally:
-            bar.close()
+            bars.close()
         return
     if not callable(progress):
         raise TypeError("progress must be None, True, False or a callable taking a Progress")
@@ -55,51 +83,57 @@ def progress_reporter(progress: ProgressArg, description: str) -> Iterator[Nativ
     yield forward
 
 
-class _TqdmBar:
-    """One ``tqdm.auto`` bar per phase: a widget in Jupyter, text in a terminal."""
+class _TqdmBars:
+    """One bar per phase; byte phases show size and rate, item phases a count."""
 
-    def __init__(self, description: str) -> None:
-        try:
-            from tqdm.auto import tqdm  # type: ignore[import-untyped]
-        except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise ImportError(
-                "progress=True needs tqdm: pip install 'hfgit-native[progress]'"
-            ) from exc
+    def __init__(self, tqdm: Any, description: str) -> None:
         self._tqdm = tqdm
         self._description = description
         self._bar: Any | None = None
         self._phase: str | None = None
 
+    @classmethod
+    def create(cls, description: str, *, required: bool) -> _TqdmBars | None:
+        try:
+            from tqdm.auto import tqdm  # type: ignore[import-untyped]
+        except ImportError:
+            if required:
+                raise ImportError(
+                    "progress=True needs tqdm: pip install 'hfgit-native[progress]'"
+                ) from None
+            return None
+        return cls(tqdm, description)
+
     def update(self, phase: str, done: int, total: int, transferred: int) -> None:
-        if phase == "done":
+        label, counts_bytes = _PHASES.get(phase, ("", False))
+        if not label:
             self.close()
             return
         if phase != self._phase:
             self.close()
             self._phase = phase
             self._bar = self._tqdm(
-                total=total or None, desc=f"{self._description}: {phase}", unit="obj", leave=False
+                desc=f"{self._description}: {label}",
+                total=None if counts_bytes else (total or None),
+                unit="B" if counts_bytes else " obj",
+                unit_scale=counts_bytes,
+                unit_divisor=1024 if counts_bytes else 1000,
+                leave=False,
             )
         bar = self._bar
         if bar is None:
             return
-        if total and bar.total != total:
-            bar.total = total
-        bar.n = done
-        if transferred:
-            bar.set_postfix_str(_human_bytes(transferred), refresh=False)
-        bar.refresh()
+        if counts_bytes:
+            bar.update(transferred - bar.n)
+            if total:
+                bar.set_postfix_str(f"{done}/{total} files", refresh=False)
+        else:
+            if total and bar.total != total:
+                bar.total = total
+            bar.update(done - bar.n)
 
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
             self._bar = None
-
-
-def _human_bytes(count: int) -> str:
-    size = float(count)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
-            return f"{size:.1f} {unit}" if unit != "B" else f"{int(size)} B"
-        size /= 1024
-    return f"{size:.1f} GiB"
+            self._phase = None

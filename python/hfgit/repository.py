@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from typing import Union
+from concurrent.futures import Future
+from typing import Literal, Union, overload
 
 from . import _native
 from .progress import ProgressArg, progress_reporter
@@ -54,7 +55,7 @@ class Repository:
         """What changed in the work tree since HEAD."""
         entries = _native.status_entries(self._path)
         return StatusResult(
-            tuple(StatusEntry(path, kind, staged) for path, kind, staged in entries)
+            tuple(StatusEntry(path, kind, staged, lfs) for path, kind, staged, lfs in entries)
         )
 
     def commit(
@@ -80,6 +81,30 @@ class Repository:
             progress=progress,
         )
 
+    @overload
+    def push(
+        self,
+        *,
+        token: TokenArg = ...,
+        remote: str = ...,
+        branch: str | None = ...,
+        force: bool = ...,
+        progress: ProgressArg = ...,
+        lfs_concurrency: int = ...,
+        blocking: Literal[True] = ...,
+    ) -> PushResult: ...
+    @overload
+    def push(
+        self,
+        *,
+        token: TokenArg = ...,
+        remote: str = ...,
+        branch: str | None = ...,
+        force: bool = ...,
+        progress: ProgressArg = ...,
+        lfs_concurrency: int = ...,
+        blocking: Literal[False],
+    ) -> Future[PushResult]: ...
     def push(
         self,
         *,
@@ -89,10 +114,21 @@ class Repository:
         force: bool = False,
         progress: ProgressArg = None,
         lfs_concurrency: int = 8,
-    ) -> PushResult:
-        """See :func:`hfgit.push`."""
+        blocking: bool = True,
+    ) -> PushResult | Future[PushResult]:
+        """See :func:`hfgit.push`; ``blocking=False`` returns a Future of the result."""
         from .api import push
 
+        if blocking:
+            return push(
+                self._path,
+                token=token,
+                remote=remote,
+                branch=branch,
+                force=force,
+                progress=progress,
+                lfs_concurrency=lfs_concurrency,
+            )
         return push(
             self._path,
             token=token,
@@ -101,6 +137,7 @@ class Repository:
             force=force,
             progress=progress,
             lfs_concurrency=lfs_concurrency,
+            blocking=False,
         )
 
     def pull(

@@ -57,11 +57,13 @@ class LfsPullResult:
 @dataclass(frozen=True)
 class StatusEntry:
     """One changed path: ``kind`` is added, modified, deleted, renamed, typechange, untracked
-    or conflicted; ``staged`` says whether the change is already in the index."""
+    or conflicted; ``staged`` says whether the change is already in the index; ``lfs`` whether
+    ``.gitattributes`` stores the path with Git LFS."""
 
     path: str
     kind: str
     staged: bool
+    lfs: bool = False
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,11 @@ class StatusResult:
     @property
     def untracked(self) -> list[str]:
         return self._paths("untracked")
+
+    @property
+    def lfs(self) -> list[str]:
+        """Changed paths that are stored with Git LFS."""
+        return [entry.path for entry in self.entries if entry.lfs]
 
     @property
     def is_clean(self) -> bool:

@@ -26,17 +26,17 @@ fn repo_info<'py>(py: Python<'py>, local_dir: &Bound<'py, PyAny>) -> PyResult<Bo
     Ok(result)
 }
 
-/// `[(path, kind, staged), ...]` for every changed path.
+/// `[(path, kind, staged, lfs), ...]` for every changed path.
 #[pyfunction]
 fn status_entries(
     py: Python<'_>,
     local_dir: &Bound<'_, PyAny>,
-) -> PyResult<Vec<(String, String, bool)>> {
+) -> PyResult<Vec<(String, String, bool, bool)>> {
     let local_dir = path(local_dir, "local_dir")?;
     let entries = py.detach(move || status::status(&local_dir))?;
     Ok(entries
         .into_iter()
-        .map(|e| (e.path, e.kind.as_str().to_owned(), e.staged))
+        .map(|e| (e.path, e.kind.as_str().to_owned(), e.staged, e.lfs))
         .collect())
 }
 

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use git2::{Status, StatusOptions};
+use git2::{AttrCheckFlags, Status, StatusOptions};
 
 use crate::error::Result;
 
@@ -37,6 +37,8 @@ pub struct StatusEntry {
     pub kind: ChangeKind,
     /// Whether the change is already in the index.
     pub staged: bool,
+    /// Whether `.gitattributes` sends this path to Git LFS.
+    pub lfs: bool,
 }
 
 pub fn status(local_dir: &Path) -> Result<Vec<StatusEntry>> {
@@ -61,7 +63,16 @@ pub fn status(local_dir: &Path) -> Result<Vec<StatusEntry>> {
                     | Status::INDEX_TYPECHANGE,
             );
             let path = entry.path().ok().map(str::to_owned)?;
-            Some(StatusEntry { path, kind, staged })
+            let lfs = matches!(
+                repo.get_attr(Path::new(&path), "filter", AttrCheckFlags::FILE_THEN_INDEX),
+                Ok(Some("lfs"))
+            );
+            Some(StatusEntry {
+                path,
+                kind,
+                staged,
+                lfs,
+            })
         })
         .collect())
 }
