@@ -133,6 +133,18 @@ def push(
     lfs_concurrency: int = ...,
     blocking: Literal[False],
 ) -> Future[PushResult]: ...
+@overload
+def push(
+    local_dir: PathArg,
+    *,
+    token: TokenArg = ...,
+    remote: str = ...,
+    branch: str | None = ...,
+    force: bool = ...,
+    progress: ProgressArg = ...,
+    lfs_concurrency: int = ...,
+    blocking: bool,
+) -> PushResult | Future[PushResult]: ...
 def push(
     local_dir: PathArg,
     *,

@@ -119,16 +119,6 @@ class Repository:
         """See :func:`hfgit.push`; ``blocking=False`` returns a Future of the result."""
         from .api import push
 
-        if blocking:
-            return push(
-                self._path,
-                token=token,
-                remote=remote,
-                branch=branch,
-                force=force,
-                progress=progress,
-                lfs_concurrency=lfs_concurrency,
-            )
         return push(
             self._path,
             token=token,
@@ -137,7 +127,7 @@ class Repository:
             force=force,
             progress=progress,
             lfs_concurrency=lfs_concurrency,
-            blocking=False,
+            blocking=blocking,
         )
 
     def pull(
