@@ -158,7 +158,7 @@ class Repository:
         Objects already in ``.git/lfs/objects`` are not fetched again; each download is checked
         against its SHA-256 before it replaces the pointer.
         """
-        with progress_reporter(progress, "Downloading LFS files") as callback:
+        with progress_reporter(progress, "LFS pull") as callback:
             objects, size = _native.lfs_pull(
                 self._path,
                 include=None if include is None else list(include),
