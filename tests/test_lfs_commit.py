@@ -114,3 +114,18 @@ def test_file_unset_by_a_later_gitattributes_line_stays_a_plain_blob(
     (clone_dir / "special.bin").write_bytes(b"plain")
     work.commit("unset")
     assert git("cat-file", "-p", "HEAD:special.bin", cwd=clone_dir) == "plain"
+
+
+def test_touched_lfs_file_with_the_same_content_is_not_reported_modified(
+    work: hfgit.Repository, clone_dir: Path
+) -> None:
+    weights = os.urandom(MiB)
+    (clone_dir / "model.safetensors").write_bytes(weights)
+    work.commit("weights")
+    (clone_dir / "model.safetensors").write_bytes(weights)
+    os.utime(clone_dir / "model.safetensors", (1, 1))
+
+    assert work.status().is_clean
+
+    (clone_dir / "model.safetensors").write_bytes(os.urandom(MiB))
+    assert work.status().modified == ["model.safetensors"]

@@ -2,7 +2,9 @@
 
 use std::path::Path;
 
-use git2::{AttrCheckFlags, Status, StatusOptions};
+use git2::{AttrCheckFlags, Repository, Status, StatusOptions};
+
+use crate::lfs::{sha256_file, Pointer};
 
 use crate::error::Result;
 
@@ -67,6 +69,10 @@ pub fn status(local_dir: &Path) -> Result<Vec<StatusEntry>> {
                 repo.get_attr(Path::new(&path), "filter", AttrCheckFlags::FILE_THEN_INDEX),
                 Ok(Some("lfs"))
             );
+            let only_in_work_tree = !staged && flags.contains(Status::WT_MODIFIED);
+            if lfs && only_in_work_tree && lfs_content_unchanged(&repo, &path) {
+                return None;
+            }
             Some(StatusEntry {
                 path,
                 kind,
@@ -75,6 +81,34 @@ pub fn status(local_dir: &Path) -> Result<Vec<StatusEntry>> {
             })
         })
         .collect())
+}
+
+/// libgit2 compares an LFS file's bytes with its pointer blob, so a file whose stat data changed
+/// (touched, rewritten with the same bytes) looks modified. Like git with git-lfs, decide by the
+/// pointer the file would clean to instead; the size is checked first, so only a same-size file
+/// is hashed.
+fn lfs_content_unchanged(repo: &Repository, path: &str) -> bool {
+    let Ok(index) = repo.index() else {
+        return false;
+    };
+    let Some(entry) = index.get_path(Path::new(path), 0) else {
+        return false;
+    };
+    let Some(recorded) = repo
+        .find_blob(entry.id)
+        .ok()
+        .and_then(|blob| Pointer::parse(blob.content()))
+    else {
+        return false;
+    };
+    let Some(workdir) = repo.workdir() else {
+        return false;
+    };
+    let file = workdir.join(path);
+    if std::fs::metadata(&file).map(|m| m.len()).ok() != Some(recorded.pointer.size) {
+        return false;
+    }
+    sha256_file(&file).is_ok_and(|(oid, _)| oid == recorded.pointer.oid)
 }
 
 fn kind_of(flags: Status) -> Option<ChangeKind> {
