@@ -31,11 +31,12 @@ step "cargo test --no-default-features (the core, no Python)"
 cargo test --no-default-features
 
 step "ruff"
-python -m ruff check python tests
-python -m ruff format --check python tests
+python -m ruff check python tests examples benches
+python -m ruff format --check python tests examples benches
 
-step "mypy --strict and stubtest"
+step "mypy --strict (package and examples) and stubtest"
 python -m mypy
+python -m mypy --strict examples/train_and_push.py
 python -m mypy.stubtest hfgit
 
 step "pytest"
