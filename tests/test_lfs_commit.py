@@ -129,3 +129,21 @@ def test_touched_lfs_file_with_the_same_content_is_not_reported_modified(
 
     (clone_dir / "model.safetensors").write_bytes(os.urandom(MiB))
     assert work.status().modified == ["model.safetensors"]
+
+
+def test_a_checkpoint_rewritten_in_place_is_hashed_once_per_commit(
+    work: hfgit.Repository, clone_dir: Path
+) -> None:
+    (clone_dir / "model.safetensors").write_bytes(os.urandom(2 * MiB))
+    work.commit("first")
+    with (clone_dir / "model.safetensors").open("r+b") as f:
+        f.write(b"changed")
+    assert work.status().modified == ["model.safetensors"]
+    events: list[hfgit.Progress] = []
+
+    work.commit("second", progress=events.append)
+
+    hashed = [e for e in events if e.phase == "lfs-clean"]
+    assert hashed and max(e.total for e in hashed) == 1
+    assert work.status().is_clean
+    assert git("status", "--porcelain", cwd=clone_dir) == ""

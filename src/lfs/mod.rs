@@ -21,6 +21,7 @@ pub mod path_filter;
 pub mod pointer;
 pub mod publish;
 pub mod racy;
+pub mod refresh;
 pub mod scan;
 pub mod stage;
 pub mod store;

@@ -18,6 +18,8 @@ use std::sync::Mutex;
 
 use git2::{AttrCheckFlags, Index, IndexEntry, IndexTime, Repository};
 
+use super::racy::write_index_after;
+use super::refresh::stale_lfs_entries;
 use super::{track_line, LfsStore, Pointer};
 use crate::error::{HfGitError, Result};
 use crate::progress::{Monitor, Phase};
@@ -39,6 +41,8 @@ pub struct LfsStaging<'r> {
     auto_track: bool,
     tracked: BTreeSet<String>,
     too_big_for_git: BTreeSet<String>,
+    refreshed: Vec<String>,
+    newest_mtime: Option<std::time::SystemTime>,
 }
 
 /// What staging did with LFS files.
@@ -60,6 +64,8 @@ impl<'r> LfsStaging<'r> {
             auto_track,
             tracked: BTreeSet::new(),
             too_big_for_git: BTreeSet::new(),
+            refreshed: Vec::new(),
+            newest_mtime: None,
         }
     }
 
@@ -93,10 +99,49 @@ impl<'r> LfsStaging<'r> {
         )
     }
 
+    /// Before libgit2 looks: clean the LFS files under `pathspecs` that changed on disk since
+    /// the index recorded them, so libgit2 finds matching stat data and never hashes them itself
+    /// (see [`super::refresh`]).
+    pub fn stage_changed_lfs_files(
+        &mut self,
+        index: &mut Index,
+        pathspecs: &[String],
+        monitor: &Monitor,
+    ) -> Result<()> {
+        let stale = stale_lfs_entries(self.repo, index, &self.workdir, pathspecs)?;
+        let paths: Vec<String> = stale.into_iter().map(|entry| entry.path).collect();
+        if paths.is_empty() {
+            return Ok(());
+        }
+        self.stage_cleaned(index, &paths, monitor)?;
+        self.refreshed = paths;
+        // Written now, the index is newer than these files, so libgit2's own look at the work tree
+        // finds them clean instead of racy (which would mean hashing them again).
+        write_index_after(index, &self.repo.path().join("index"), self.newest_mtime)
+    }
+
+    fn stage_cleaned(
+        &mut self,
+        index: &mut Index,
+        paths: &[String],
+        monitor: &Monitor,
+    ) -> Result<()> {
+        let store = LfsStore::new(self.repo.path());
+        let cleaned = clean_in_parallel(&store, &self.workdir, paths, monitor)?;
+        for (path, pointer, meta) in cleaned {
+            self.newest_mtime = self.newest_mtime.max(meta.modified().ok());
+            let blob = self.repo.blob(&pointer.encode())?;
+            index.add(&index_entry(&path, &meta, blob))?;
+        }
+        Ok(())
+    }
+
     /// Auto-track what needs it, clean every LFS path into the store, and stage the pointers.
-    pub fn finish(self, index: &mut Index, monitor: &Monitor) -> Result<StagedLfs> {
-        let mut tracked = self.tracked;
-        let auto_tracked: Vec<String> = self.too_big_for_git.into_iter().collect();
+    pub fn finish(mut self, index: &mut Index, monitor: &Monitor) -> Result<StagedLfs> {
+        let mut tracked = std::mem::take(&mut self.tracked);
+        let auto_tracked: Vec<String> = std::mem::take(&mut self.too_big_for_git)
+            .into_iter()
+            .collect();
         if !auto_tracked.is_empty() {
             if !self.auto_track {
                 return Err(HfGitError::LfsUntracked {
@@ -107,21 +152,14 @@ impl<'r> LfsStaging<'r> {
             index.add_path(Path::new(".gitattributes"))?;
             tracked.extend(auto_tracked.iter().cloned());
         }
-        let paths: Vec<String> = tracked.into_iter().collect();
-        let store = LfsStore::new(self.repo.path());
-        let cleaned = clean_in_parallel(&store, &self.workdir, &paths, monitor)?;
-        let newest_mtime = cleaned
-            .iter()
-            .filter_map(|(_, _, meta)| meta.modified().ok())
-            .max();
-        for (path, pointer, meta) in cleaned {
-            let blob = self.repo.blob(&pointer.encode())?;
-            index.add(&index_entry(&path, &meta, blob))?;
-        }
+        let mut paths: Vec<String> = tracked.into_iter().collect();
+        self.stage_cleaned(index, &paths, monitor)?;
+        paths.append(&mut self.refreshed);
+        paths.sort();
         Ok(StagedLfs {
             paths,
             auto_tracked,
-            newest_mtime,
+            newest_mtime: self.newest_mtime,
         })
     }
 }

@@ -43,6 +43,7 @@ pub fn commit(request: CommitRequest, monitor: &Monitor) -> Result<git2::Oid> {
             .collect::<Result<Vec<_>>>()?,
     };
     let mut lfs = LfsStaging::new(&repo, &workdir, request.lfs_auto_track);
+    lfs.stage_changed_lfs_files(&mut index, &pathspecs, monitor)?;
     let mut decide = |path: &Path, _spec: &[u8]| lfs.decide(path);
     index.add_all(pathspecs.iter(), IndexAddOption::DEFAULT, Some(&mut decide))?;
     index.update_all(pathspecs.iter(), Some(&mut decide))?;

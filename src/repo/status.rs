@@ -1,10 +1,14 @@
 //! What changed in the work tree since HEAD, one entry per path.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use git2::{AttrCheckFlags, Repository, Status, StatusOptions};
 
-use crate::lfs::{sha256_file, Pointer};
+use crate::lfs::racy::write_index_after;
+use crate::lfs::refresh::stale_lfs_entries;
+use crate::lfs::sha256_file;
+use crate::lfs::stage::index_entry;
 
 use crate::error::Result;
 
@@ -45,6 +49,7 @@ pub struct StatusEntry {
 
 pub fn status(local_dir: &Path) -> Result<Vec<StatusEntry>> {
     let repo = super::open_work_tree(local_dir)?;
+    let mut lfs_modified = settle_changed_lfs_files(&repo)?;
     let mut options = StatusOptions::new();
     options
         .include_untracked(true)
@@ -52,7 +57,7 @@ pub fn status(local_dir: &Path) -> Result<Vec<StatusEntry>> {
         .include_ignored(false)
         .renames_head_to_index(true);
     let statuses = repo.statuses(Some(&mut options))?;
-    Ok(statuses
+    let mut entries: Vec<StatusEntry> = statuses
         .iter()
         .filter_map(|entry| {
             let flags = entry.status();
@@ -69,10 +74,7 @@ pub fn status(local_dir: &Path) -> Result<Vec<StatusEntry>> {
                 repo.get_attr(Path::new(&path), "filter", AttrCheckFlags::FILE_THEN_INDEX),
                 Ok(Some("lfs"))
             );
-            let only_in_work_tree = !staged && flags.contains(Status::WT_MODIFIED);
-            if lfs && only_in_work_tree && lfs_content_unchanged(&repo, &path) {
-                return None;
-            }
+            lfs_modified.remove(&path);
             Some(StatusEntry {
                 path,
                 kind,
@@ -80,35 +82,57 @@ pub fn status(local_dir: &Path) -> Result<Vec<StatusEntry>> {
                 lfs,
             })
         })
-        .collect())
+        .collect();
+    entries.extend(lfs_modified.into_iter().map(|path| StatusEntry {
+        path,
+        kind: ChangeKind::Modified,
+        staged: false,
+        lfs: true,
+    }));
+    entries.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(entries)
 }
 
-/// libgit2 compares an LFS file's bytes with its pointer blob, so a file whose stat data changed
-/// (touched, rewritten with the same bytes) looks modified. Like git with git-lfs, decide by the
-/// pointer the file would clean to instead; the size is checked first, so only a same-size file
-/// is hashed.
-fn lfs_content_unchanged(repo: &Repository, path: &str) -> bool {
-    let Ok(index) = repo.index() else {
-        return false;
+/// Decide the LFS files whose stat data changed by their pointer, the way git with git-lfs does,
+/// instead of letting libgit2 compare their bytes with the pointer blob (which never matches and
+/// costs a full SHA-1 pass per look). Unchanged ones get fresh stat data in the index, as `git
+/// status` refreshes it; changed ones are marked modified for libgit2 in memory only, and are
+/// returned so they are reported even if libgit2 says nothing of them.
+fn settle_changed_lfs_files(repo: &Repository) -> Result<BTreeSet<String>> {
+    let Some(workdir) = repo.workdir().map(Path::to_path_buf) else {
+        return Ok(BTreeSet::new());
     };
-    let Some(entry) = index.get_path(Path::new(path), 0) else {
-        return false;
-    };
-    let Some(recorded) = repo
-        .find_blob(entry.id)
-        .ok()
-        .and_then(|blob| Pointer::parse(blob.content()))
-    else {
-        return false;
-    };
-    let Some(workdir) = repo.workdir() else {
-        return false;
-    };
-    let file = workdir.join(path);
-    if std::fs::metadata(&file).map(|m| m.len()).ok() != Some(recorded.pointer.size) {
-        return false;
+    let mut index = repo.index()?;
+    let stale = stale_lfs_entries(repo, &index, &workdir, &[".".to_owned()])?;
+    let mut unchanged = Vec::new();
+    let mut changed = Vec::new();
+    for entry in stale {
+        let same = sha256_file(&workdir.join(&entry.path))
+            .is_ok_and(|(oid, size)| oid == entry.recorded.oid && size == entry.recorded.size);
+        if same {
+            unchanged.push(entry);
+        } else {
+            changed.push(entry);
+        }
     }
-    sha256_file(&file).is_ok_and(|(oid, _)| oid == recorded.pointer.oid)
+    if !unchanged.is_empty() {
+        let newest = unchanged
+            .iter()
+            .filter_map(|e| e.meta.modified().ok())
+            .max();
+        for entry in &unchanged {
+            index.add(&index_entry(&entry.path, &entry.meta, entry.blob))?;
+        }
+        write_index_after(&mut index, &repo.path().join("index"), newest)?;
+    }
+    for entry in &changed {
+        // In memory only: a recorded size unlike the file's makes libgit2 call it modified from
+        // stat data alone, where matching stat data would look racy and be hashed anyway.
+        let mut marker = index_entry(&entry.path, &entry.meta, entry.blob);
+        marker.file_size = marker.file_size.wrapping_add(1);
+        index.add(&marker)?;
+    }
+    Ok(changed.into_iter().map(|entry| entry.path).collect())
 }
 
 fn kind_of(flags: Status) -> Option<ChangeKind> {

@@ -1,0 +1,107 @@
+//! Finding LFS files that changed on disk since the index recorded them, before libgit2 does.
+//!
+//! When a tracked file's stat data no longer matches its index entry and its size is unchanged
+//! (a checkpoint rewritten in place), libgit2 settles the question by hashing the whole file with
+//! collision-detecting SHA-1 and comparing it with the entry's blob, a pointer, which can never
+//! match. For a multi-GB checkpoint that costs seconds per look, and a commit looks twice. Commit
+//! and status therefore find these entries first, decide them with the LFS pointer (one SHA-256
+//! pass, which they need anyway), and give libgit2 entries whose stat data matches.
+
+use std::fs::{self, Metadata};
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+use git2::{AttrCheckFlags, Index, IndexEntry, Repository};
+
+use super::{Pointer, POINTER_SIZE_LIMIT};
+use crate::error::Result;
+
+/// An LFS index entry whose work-tree file has other stat data than the entry records.
+pub struct StaleLfsEntry {
+    pub path: String,
+    pub recorded: Pointer,
+    pub blob: git2::Oid,
+    pub meta: Metadata,
+}
+
+/// The stale LFS entries of `index` under `pathspecs` (`"."` means everything).
+pub fn stale_lfs_entries(
+    repo: &Repository,
+    index: &Index,
+    workdir: &Path,
+    pathspecs: &[String],
+) -> Result<Vec<StaleLfsEntry>> {
+    let odb = repo.odb()?;
+    let mut stale = Vec::new();
+    for entry in index.iter() {
+        let is_regular_file = entry.mode & 0o170000 == 0o100000;
+        let stage = (entry.flags >> 12) & 0x3;
+        let Ok(path) = String::from_utf8(entry.path.clone()) else {
+            continue;
+        };
+        if !is_regular_file || stage != 0 || !within(&path, pathspecs) {
+            continue;
+        }
+        let Ok(meta) = fs::symlink_metadata(workdir.join(&path)) else {
+            continue; // deleted: libgit2 handles that without reading anything
+        };
+        if !meta.is_file() || stat_matches(&entry, &meta) {
+            continue;
+        }
+        let tracked = matches!(
+            repo.get_attr(Path::new(&path), "filter", AttrCheckFlags::FILE_THEN_INDEX),
+            Ok(Some("lfs"))
+        );
+        if !tracked {
+            continue;
+        }
+        match odb.read_header(entry.id) {
+            Ok((size, _)) if size < POINTER_SIZE_LIMIT => {}
+            _ => continue,
+        }
+        let Some(parsed) = Pointer::parse(repo.find_blob(entry.id)?.content()) else {
+            continue;
+        };
+        stale.push(StaleLfsEntry {
+            path,
+            recorded: parsed.pointer,
+            blob: entry.id,
+            meta,
+        });
+    }
+    Ok(stale)
+}
+
+/// git's "racily clean" comparison, minus the fields that never change under a user's feet.
+fn stat_matches(entry: &IndexEntry, meta: &Metadata) -> bool {
+    entry.mtime.seconds() == meta.mtime() as i32
+        && entry.mtime.nanoseconds() == meta.mtime_nsec() as u32
+        && entry.ctime.seconds() == meta.ctime() as i32
+        && entry.ctime.nanoseconds() == meta.ctime_nsec() as u32
+        && entry.file_size == meta.len() as u32
+        && entry.ino == meta.ino() as u32
+}
+
+fn within(path: &str, pathspecs: &[String]) -> bool {
+    pathspecs.iter().any(|spec| {
+        spec == "."
+            || path == spec
+            || path
+                .strip_prefix(spec.as_str())
+                .is_some_and(|rest| rest.starts_with('/'))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pathspec_covers_itself_and_what_is_below_it() {
+        let specs = ["ckpt".to_string()];
+        assert!(within("ckpt", &specs));
+        assert!(within("ckpt/model.bin", &specs));
+        assert!(!within("ckpt2/model.bin", &specs));
+        assert!(within("anything", &[".".to_string()]));
+    }
+}
