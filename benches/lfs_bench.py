@@ -39,6 +39,8 @@ class Sample:
 
 
 def timed(command: list[str], cwd: Path, env: dict[str, str]) -> Sample:
+    # Flush what earlier steps wrote, so no tool pays for another's page-cache writeback.
+    os.sync()
     result = subprocess.run(
         ["/usr/bin/time", "-v", *command], cwd=cwd, env=env, capture_output=True, text=True
     )
