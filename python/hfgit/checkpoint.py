@@ -46,6 +46,9 @@ class CheckpointPusher:
     ``close()`` (or leaving the ``with`` block) waits for the last push and raises its error,
     if it failed. Pushes still pending when the interpreter exits are finished first, and any
     failure is logged: a checkpoint is never dropped silently.
+
+    On Linux the background thread (and the native threads it starts) runs with its nice value
+    raised by ``niceness``, so on a busy machine the training loop keeps its cores.
     """
 
     def __init__(
@@ -57,6 +60,7 @@ class CheckpointPusher:
         remote: str = "origin",
         lfs_concurrency: int = 8,
         author: str | None = None,
+        niceness: int = 10,
     ) -> None:
         self._path = Repository(local_dir).path
         self._token = token
@@ -64,6 +68,7 @@ class CheckpointPusher:
         self._remote = remote
         self._lfs_concurrency = lfs_concurrency
         self._author = author
+        self._niceness = niceness
         self._state = threading.Condition()
         self._pending: tuple[str, list[PathArg] | None] | None = None
         self._worker: threading.Thread | None = None
@@ -133,6 +138,7 @@ class CheckpointPusher:
         )
 
     def _drain(self) -> None:
+        self._lower_priority()
         while True:
             with self._state:
                 job = self._pending
@@ -142,6 +148,19 @@ class CheckpointPusher:
                     self._state.notify_all()
                     return
             self._commit_and_push(*job)
+
+    def _lower_priority(self) -> None:
+        """Let the training loop win any fight for a core: on Linux a thread's nice value is its
+        own, and the native threads this thread starts (hashing, copying, transfers) inherit it."""
+        if self._niceness <= 0 or not hasattr(os, "setpriority"):
+            return
+        try:
+            thread = threading.get_native_id()
+            os.setpriority(
+                os.PRIO_PROCESS, thread, os.getpriority(os.PRIO_PROCESS, thread) + self._niceness
+            )
+        except OSError as error:
+            _log.debug("could not lower the checkpoint thread's priority: %s", error)
 
     def _commit_and_push(self, message: str, paths: list[PathArg] | None) -> None:
         try:

@@ -1,0 +1,1 @@
+"""Pieces of the benchmark harness behind `benches/run.py` (data, tools, measuring, report)."""
