@@ -231,15 +231,10 @@ fn clean_in_parallel(
                     break;
                 }
                 let full = workdir.join(path);
-                let outcome =
-                    store
-                        .clean_file(&full)
-                        .map_err(HfGitError::from)
-                        .and_then(|pointer| {
-                            let meta = fs::metadata(&full)
-                                .map_err(|e| HfGitError::io(format!("reading {path}"), e))?;
-                            Ok((path.clone(), pointer, meta))
-                        });
+                let outcome = store
+                    .clean_file_with_stat(&full)
+                    .map(|(pointer, meta)| (path.clone(), pointer, meta))
+                    .map_err(HfGitError::from);
                 if let Ok((_, pointer, _)) = &outcome {
                     bytes.fetch_add(pointer.size, Ordering::Relaxed);
                 }

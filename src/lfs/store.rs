@@ -77,8 +77,19 @@ impl LfsStore {
 
     /// Store a work-tree file as an LFS object and return its pointer, like `git lfs clean`.
     pub fn clean_file(&self, path: &Path) -> LfsResult<Pointer> {
+        self.clean_file_with_stat(path).map(|(pointer, _)| pointer)
+    }
+
+    /// [`Self::clean_file`], also returning the stat data of the very file that was hashed (read
+    /// from the open handle), for the index entry. A stat of the path afterwards could describe a
+    /// newer file that replaced it meanwhile, and the index would then call that one clean.
+    pub fn clean_file_with_stat(&self, path: &Path) -> LfsResult<(Pointer, Metadata)> {
         let (mut file, before) = open_for_hashing(path)?;
-        self.clean_open_file(&mut file, path, &before)
+        let pointer = self.clean_open_file(&mut file, path, &before)?;
+        let hashed = file
+            .metadata()
+            .map_err(|err| LfsError::io(format!("reading metadata of {}", path.display()), err))?;
+        Ok((pointer, hashed))
     }
 
     /// Check a received file against `expected` and move it into place. The file at `temp` is used
