@@ -188,6 +188,7 @@ class Bench:
         self.sha_binary: Path | None = None
         self.git_lfs = False
         self.startup: dict[str, list[float]] = {}
+        self.load_at_start = os.getloadavg()[0]
 
     # ------------------------------------------------------------------ setup
 
@@ -620,6 +621,11 @@ class Bench:
             ("scenarios", ", ".join(str(s) for s in sorted(self.selected))),
             ("sizes", ", ".join(f"{f.name}={getattr(sizes, f.name)}" for f in fields(sizes))),
             ("duration", f"{elapsed / 60:.1f} min"),
+            (
+                "load average (1 min) at start / end",
+                f"{self.load_at_start:.2f} / {os.getloadavg()[0]:.2f}"
+                " (above ~1 at the start means something else was running)",
+            ),
             ("scratch (clones, hub repos and storage)", self.scratch_text()),
         ]
         self.data.machine = machine_info(self.env)
