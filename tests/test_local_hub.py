@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import http.client
 import json
-import os
 import secrets
 import signal
 import socket
@@ -21,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
+from gitcli import isolated_git_env
 from hfgit.testing import HubFaults, LocalHub, LocalHubError, RequestRecord, default_gitattributes
 
 GIT_TIMEOUT = 60
@@ -30,27 +30,7 @@ class Git:
     """Runs the git CLI isolated from the user's config, prompts and proxies."""
 
     def __init__(self, home: Path) -> None:
-        home.mkdir(parents=True, exist_ok=True)
-        (home / ".gitconfig").write_text("", encoding="utf-8")
-        env = {
-            name: value
-            for name, value in os.environ.items()
-            if not name.startswith(("GIT_", "SSH_ASKPASS"))
-            and name.lower() not in ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
-        }
-        env.update(
-            HOME=str(home),
-            XDG_CONFIG_HOME=str(home / ".config"),
-            GIT_CONFIG_GLOBAL=str(home / ".gitconfig"),
-            GIT_CONFIG_NOSYSTEM="1",
-            GIT_TERMINAL_PROMPT="0",
-            GIT_AUTHOR_NAME="Test Author",
-            GIT_AUTHOR_EMAIL="author@example.invalid",
-            GIT_COMMITTER_NAME="Test Author",
-            GIT_COMMITTER_EMAIL="author@example.invalid",
-            NO_PROXY="127.0.0.1,localhost",
-        )
-        self.env = env
+        self.env = isolated_git_env(home)
 
     def run(
         self,

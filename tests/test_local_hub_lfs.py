@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from gitcli import isolated_git_env
 from hfgit.testing import LFS_REPO_FAULTS, MAGIC_CONTENT_NAMES, LocalHub, magic_content
 
 GIT_TIMEOUT = 120
@@ -40,27 +41,7 @@ class GitLfs:
     """git + git-lfs isolated from the user's config, prompts and proxies."""
 
     def __init__(self, home: Path) -> None:
-        home.mkdir(parents=True, exist_ok=True)
-        (home / ".gitconfig").write_text("", encoding="utf-8")
-        env = {
-            name: value
-            for name, value in os.environ.items()
-            if not name.startswith(("GIT_", "SSH_ASKPASS", "HF_"))
-            and name.lower() not in ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
-        }
-        env.update(
-            HOME=str(home),
-            XDG_CONFIG_HOME=str(home / ".config"),
-            GIT_CONFIG_GLOBAL=str(home / ".gitconfig"),
-            GIT_CONFIG_NOSYSTEM="1",
-            GIT_TERMINAL_PROMPT="0",
-            GIT_AUTHOR_NAME="Test Author",
-            GIT_AUTHOR_EMAIL="author@example.invalid",
-            GIT_COMMITTER_NAME="Test Author",
-            GIT_COMMITTER_EMAIL="author@example.invalid",
-            NO_PROXY="127.0.0.1,localhost",
-        )
-        self.env = env
+        self.env = isolated_git_env(home)
         self.run("lfs", "install")  # writes the lfs filters into the throwaway HOME only
 
     def run(
