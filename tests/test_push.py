@@ -67,6 +67,23 @@ def test_pushing_again_reports_up_to_date(hub: LocalHub, work: hfgit.Repository)
     assert work.push(token=hub.write_token).up_to_date
 
 
+def test_an_up_to_date_push_only_lists_refs_and_sends_no_pack(
+    hub: LocalHub, repo_id: str, work: hfgit.Repository, tmp_path: Path
+) -> None:
+    commit_file(work, "a.txt", "a")
+    work.push(token=hub.write_token)
+    # A second clone that never pushed has a current remote ref but no record of pushing.
+    other = hfgit.clone(repo_id, tmp_path / "other", token=hub.write_token, endpoint=hub.endpoint)
+    hub.clear_requests()
+
+    result = other.push(token=hub.write_token)
+
+    assert result.up_to_date
+    assert result.updates == (hfgit.RefUpdate("refs/heads/main", work.head, work.head or ""),)
+    assert [r.path for r in hub.requests if r.method == "POST"] == []
+    assert sum(r.status == 401 for r in hub.requests) <= 1
+
+
 def test_non_fast_forward_push_is_rejected_and_keeps_the_local_commit(
     hub: LocalHub, repo_id: str, work: hfgit.Repository, tmp_path: Path
 ) -> None:

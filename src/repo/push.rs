@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use git2::Oid;
+use git2::{Direction, Oid};
 
 use super::upstream::{remote_spec, resolve_upstream};
 use crate::auth::{resolve_token, ProcessEnv, TokenRequest};
@@ -76,29 +76,45 @@ pub fn push(request: PushRequest, monitor: &Monitor) -> Result<PushOutcome> {
         upstream.remote_ref()
     );
     let mut remote = repo.remote_anonymous(session.url())?;
-    let mut options = session.push_options(monitor);
-    let pushed = remote.push(&[refspec.as_str()], Some(&mut options));
-    drop(options);
-    if let Err(err) = pushed {
-        return Err(match session.classify(&err, monitor) {
-            HfGitError::PushRejected { reason, .. } => HfGitError::PushRejected {
-                reference: upstream.remote_ref(),
-                reason,
-            },
-            other => other,
-        });
-    }
-    if let Some(rejection) = session.take_rejections().into_iter().next() {
-        return Err(rejection_error(rejection, &session.remote_messages()));
-    }
-
-    let proposed = session.take_proposed();
-    let old = proposed
+    let fail = |err: git2::Error| match session.classify(&err, monitor) {
+        HfGitError::PushRejected { reason, .. } => HfGitError::PushRejected {
+            reference: upstream.remote_ref(),
+            reason,
+        },
+        other => other,
+    };
+    // One connection for both the ref listing and the push: the token is offered once, and an
+    // up-to-date branch costs one request, as with `git push`, instead of a receive-pack round.
+    let mut connection = remote
+        .connect_auth(Direction::Push, Some(session.callbacks(monitor)), None)
+        .map_err(fail)?;
+    let remote_tip = connection
+        .list()
+        .map_err(fail)?
         .iter()
-        .find(|update| update.reference == upstream.remote_ref())
-        .map(|update| update.old)
-        .filter(|old| !old.is_zero());
-    let was_up_to_date = proposed.is_empty();
+        .find(|head| head.name() == upstream.remote_ref())
+        .map(|head| head.oid());
+    let was_up_to_date = remote_tip == Some(local_tip);
+    let mut old = remote_tip;
+    if !was_up_to_date {
+        let mut options = session.push_options(monitor);
+        connection
+            .remote()
+            .push(&[refspec.as_str()], Some(&mut options))
+            .map_err(fail)?;
+        drop(options);
+        if let Some(rejection) = session.take_rejections().into_iter().next() {
+            return Err(rejection_error(rejection, &session.remote_messages()));
+        }
+        if let Some(update) = session
+            .take_proposed()
+            .into_iter()
+            .find(|update| update.reference == upstream.remote_ref())
+        {
+            old = Some(update.old).filter(|old| !old.is_zero());
+        }
+    }
+    drop(connection);
     let tracking = upstream.tracking_ref();
     repo.reference(&tracking, local_tip, true, "update by push")?;
     monitor.report(Phase::Done, 1, 1, monitor.snapshot().bytes);
@@ -106,7 +122,7 @@ pub fn push(request: PushRequest, monitor: &Monitor) -> Result<PushOutcome> {
         remote_url: session.url().to_owned(),
         updates: vec![RefUpdate {
             reference: upstream.remote_ref(),
-            old: if was_up_to_date { Some(local_tip) } else { old },
+            old,
             new: local_tip,
         }],
         lfs_objects: lfs.transferred,
