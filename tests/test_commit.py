@@ -38,6 +38,42 @@ def test_commit_stages_new_modified_and_deleted_files_and_honours_gitignore(
     assert work.status().is_clean
 
 
+@pytest.mark.parametrize("autocrlf", [None, "input"])
+def test_committed_tree_is_the_tree_git_add_writes_with_eol_attributes_symlinks_and_modes(
+    work: hfgit.Repository, clone_dir: Path, tmp_path: Path, autocrlf: str | None
+) -> None:
+    if autocrlf:
+        git("config", "core.autocrlf", autocrlf, cwd=clone_dir)
+    (clone_dir / ".gitattributes").write_text(
+        (clone_dir / ".gitattributes").read_text() + "*.txt text\n*.c ident\nraw/* -text\n"
+    )
+    (clone_dir / "windows.txt").write_bytes(b"one\r\ntwo\r\n")
+    (clone_dir / "plain.md").write_bytes(b"crlf\r\nwithout attributes\r\n")
+    (clone_dir / "raw").mkdir()
+    (clone_dir / "raw" / "kept.txt").write_bytes(b"kept\r\n")
+    (clone_dir / "id.c").write_text("/* $Id$ */\n")
+    (clone_dir / "run.sh").write_text("#!/bin/sh\n")
+    (clone_dir / "run.sh").chmod(0o755)
+    (clone_dir / "link").symlink_to("plain.md")
+    for i in range(200):
+        (clone_dir / "many" / f"d{i % 9}").mkdir(parents=True, exist_ok=True)
+        (clone_dir / "many" / f"d{i % 9}" / f"f{i}.json").write_text(f'{{"i": {i}}}\n')
+    by_git = tmp_path / "by-git"
+    git("clone", "-q", "--no-checkout", str(clone_dir), str(by_git))
+    if autocrlf:
+        git("config", "core.autocrlf", autocrlf, cwd=by_git)
+
+    work.commit("mixed")
+
+    # git stages the same files from its own work tree: the trees must be identical.
+    git("--work-tree", str(clone_dir), "add", "-A", cwd=by_git)
+    assert (
+        git("write-tree", cwd=by_git).strip()
+        == git("rev-parse", "HEAD^{tree}", cwd=clone_dir).strip()
+    )
+    assert git("status", "--porcelain", cwd=clone_dir) == ""
+
+
 def test_paths_limits_the_commit_to_the_named_files_and_directories(
     work: hfgit.Repository, clone_dir: Path
 ) -> None:

@@ -18,6 +18,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from .tools import CALL_SECONDS
+
 TIME = "/usr/bin/time"
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
@@ -33,6 +35,9 @@ class Sample:
     """CPU seconds of the processes the hub ran (git http-backend, hooks) during the step."""
     rate: float | None = None
     """Bytes per second, for throughput steps (scenario 8)."""
+    call: float | None = None
+    """Seconds inside the library call, as the Python tool measured it in its own process
+    (interpreter start-up and imports left out): what a notebook or training script waits."""
     stdout: str = ""
 
 
@@ -98,7 +103,14 @@ def timed(
         hub_cpu=hub_after[0] - hub_before[0],
         hub_child_cpu=hub_after[1] - hub_before[1],
         stdout=result.stdout,
+        call=call_seconds(result.stdout),
     )
+
+
+def call_seconds(stdout: str) -> float | None:
+    """The in-process time a Python tool reported on its `call-seconds=` line, if any."""
+    match = re.search(rf"^{re.escape(CALL_SECONDS)}([0-9.]+)$", stdout, re.MULTILINE)
+    return float(match.group(1)) if match else None
 
 
 def untimed(command: Sequence[str], cwd: Path, env: Mapping[str, str]) -> str:

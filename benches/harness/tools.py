@@ -20,17 +20,24 @@ CLIENTS = ("hfgit", "git", "pygit2", "dulwich")
 GIT_CREDENTIALS = "credential.helper=!f() { echo username=hf_user; echo password=$BENCH_TOKEN; }; f"
 """A credential helper that reads the token from the environment at the moment git asks."""
 
+CALL_SECONDS = "call-seconds="
+"""Prefix of the line on which a Python tool reports how long the library call itself took."""
+
+_TIMED = (
+    "import time; started = time.perf_counter(); {call}; "
+    f"print('{CALL_SECONDS}%.6f' % (time.perf_counter() - started))"
+)
+
 _HFGIT = {
-    "clone": (
-        "import hfgit, os, sys; hfgit.clone(sys.argv[1], sys.argv[2],"
-        " token=os.environ['BENCH_TOKEN'], progress=False)"
-    ),
-    "commit": "import hfgit; hfgit.commit('.', 'bench commit', progress=False)",
-    "push": "import hfgit, os; hfgit.push('.', token=os.environ['BENCH_TOKEN'], progress=False)",
-    "pull": (
-        "import hfgit, os; hfgit.Repository('.').pull(token=os.environ['BENCH_TOKEN'],"
-        " progress=False)"
-    ),
+    op: "import hfgit, os, sys; " + _TIMED.format(call=call)
+    for op, call in {
+        "clone": (
+            "hfgit.clone(sys.argv[1], sys.argv[2], token=os.environ['BENCH_TOKEN'], progress=False)"
+        ),
+        "commit": "hfgit.commit('.', 'bench commit', progress=False)",
+        "push": "hfgit.push('.', token=os.environ['BENCH_TOKEN'], progress=False)",
+        "pull": ("hfgit.Repository('.').pull(token=os.environ['BENCH_TOKEN'], progress=False)"),
+    }.items()
 }
 
 

@@ -110,6 +110,15 @@ impl AttributeRules {
         matches!(self.state_of(path, "filter"), Some(State::Value(value)) if value == "lfs")
     }
 
+    /// Whether attribute `name` is unmentioned, unset (`-name`) or unspecified (`!name`) for
+    /// `path`.
+    pub fn leaves_unset(&self, path: &str, name: &str) -> bool {
+        matches!(
+            self.state_of(path, name),
+            None | Some(State::Unset | State::Unspecified)
+        )
+    }
+
     /// The final state of attribute `wanted` for `path`, or `None` if nothing mentions it.
     fn state_of(&self, path: &str, wanted: &str) -> Option<&State> {
         let mut dirs = vec![""];

@@ -13,6 +13,7 @@
 //!
 //! The batch API client and the transfers build on these.
 
+pub mod attribute_source;
 pub mod attributes;
 pub mod checkout;
 pub mod error;

@@ -1,7 +1,7 @@
 //! Staging with Git LFS: what `git add` does when git-lfs's clean filter is installed.
 //!
 //! libgit2 runs no LFS filter, so left alone it would store a multi-GB checkpoint as one git blob
-//! (and the Hub would refuse the push). The commit's `add_all` asks [`LfsStaging::decide`] about
+//! (and the Hub would refuse the push). The commit's staging asks [`LfsStaging::claims`] about
 //! every changed path first: paths that `.gitattributes` sends to LFS, and files too big or too
 //! binary for the Hub's plain-git rules, are kept from libgit2 and staged here instead, as
 //! pointer blobs whose index entries carry the working file's stat data, so both `git status`
@@ -16,8 +16,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use git2::{AttrCheckFlags, Index, IndexEntry, IndexTime, Repository};
+use git2::{Index, IndexEntry, IndexTime, Repository};
 
+use super::attribute_source::CommitAttributes;
 use super::racy::write_index_after;
 use super::refresh::stale_lfs_entries;
 use super::{track_line, LfsStore, Pointer};
@@ -30,10 +31,6 @@ pub const HUB_TEXT_LIMIT: u64 = 10 * 1024 * 1024;
 pub const HUB_BINARY_LIMIT: u64 = 1_000_000;
 /// How much of a file is read to decide whether it is binary.
 const BINARY_SNIFF_BYTES: usize = 8000;
-
-/// What `add_all` should do with a path: `0` lets libgit2 stage it, `1` skips it.
-const LIBGIT2_STAGES: i32 = 0;
-const WE_STAGE: i32 = 1;
 
 pub struct LfsStaging<'r> {
     repo: &'r Repository,
@@ -69,34 +66,27 @@ impl<'r> LfsStaging<'r> {
         }
     }
 
-    /// The `add_all` / `update_all` callback: called for each new, modified or deleted path.
-    pub fn decide(&mut self, path: &Path) -> i32 {
+    /// Whether LFS takes `path` (relative to the work tree): tracked by `.gitattributes`, or a
+    /// file the Hub would refuse as a plain blob. Claimed paths are staged by [`Self::finish`].
+    pub fn claims(&mut self, path: &Path, attributes: &CommitAttributes<'_>) -> bool {
         let Some(relative) = path.to_str() else {
-            return LIBGIT2_STAGES;
+            return false;
         };
         let Ok(meta) = fs::symlink_metadata(self.workdir.join(path)) else {
-            return LIBGIT2_STAGES; // deleted: libgit2 removes the entry
+            return false;
         };
         if !meta.is_file() {
-            return LIBGIT2_STAGES;
+            return false;
         }
-        if self.is_lfs_tracked(path) {
+        if attributes.is_lfs(relative) {
             self.tracked.insert(relative.to_owned());
-            return WE_STAGE;
+            return true;
         }
         if breaks_hub_size_rules(&self.workdir.join(path), meta.len()) {
             self.too_big_for_git.insert(relative.to_owned());
-            return WE_STAGE;
+            return true;
         }
-        LIBGIT2_STAGES
-    }
-
-    fn is_lfs_tracked(&self, path: &Path) -> bool {
-        matches!(
-            self.repo
-                .get_attr(path, "filter", AttrCheckFlags::FILE_THEN_INDEX),
-            Ok(Some("lfs"))
-        )
+        false
     }
 
     /// Before libgit2 looks: clean the LFS files under `pathspecs` that changed on disk since

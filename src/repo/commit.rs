@@ -2,8 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
-use git2::{IndexAddOption, Repository, Signature};
+use git2::{Repository, Signature};
 
+use super::stage::stage_work_tree;
 use crate::error::{HfGitError, Result};
 use crate::lfs::racy::write_index_after;
 use crate::lfs::stage::LfsStaging;
@@ -44,9 +45,7 @@ pub fn commit(request: CommitRequest, monitor: &Monitor) -> Result<git2::Oid> {
     };
     let mut lfs = LfsStaging::new(&repo, &workdir, request.lfs_auto_track);
     lfs.stage_changed_lfs_files(&mut index, &pathspecs, monitor)?;
-    let mut decide = |path: &Path, _spec: &[u8]| lfs.decide(path);
-    index.add_all(pathspecs.iter(), IndexAddOption::DEFAULT, Some(&mut decide))?;
-    index.update_all(pathspecs.iter(), Some(&mut decide))?;
+    stage_work_tree(&repo, &mut index, &pathspecs, &mut lfs, monitor)?;
     let staged = lfs.finish(&mut index, monitor)?;
     write_index_after(&mut index, &repo.path().join("index"), staged.newest_mtime)?;
     let tree_id = index.write_tree()?;

@@ -12,6 +12,7 @@ pub mod info;
 pub mod lfs_pull;
 pub mod pull;
 pub mod push;
+mod stage;
 pub mod status;
 mod target_dir;
 mod upstream;

@@ -1,0 +1,291 @@
+//! `git add -A` for a commit: one status pass finds what changed, LFS claims its paths, and the
+//! remaining files are hashed into blobs on every core.
+//!
+//! libgit2's `git_index_add_all` does this on one thread and, through the diff machinery it is
+//! built on, looks up a file's attributes twice (diff driver, then filter list) before the
+//! blob is written; a commit of 10,000 new files spent most of its time there. Here a status
+//! pass lists the changes (untracked, modified, deleted, type-changed), and each worker opens
+//! its own handle on the repository, because a `git2::Repository` may move between threads but
+//! not be shared. Blobs still go through libgit2's filters (`core.autocrlf`, `text`, `ident`),
+//! so their content is what `git add` would store.
+
+use std::fs;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use git2::{Index, IndexEntry, Repository, Status, StatusOptions};
+
+use crate::error::{HfGitError, Result};
+use crate::lfs::attribute_source::CommitAttributes;
+use crate::lfs::stage::{index_entry, LfsStaging};
+use crate::progress::{Monitor, Phase};
+
+/// What differs between the index and the work tree under some pathspecs.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct WorkTreeChanges {
+    /// New, modified or type-changed paths, in index order.
+    pub present: Vec<String>,
+    /// Paths the index has and the work tree no longer does.
+    pub deleted: Vec<String>,
+}
+
+/// The changes `git add -A -- <pathspecs>` would stage (ignored files left out).
+pub fn work_tree_changes(repo: &Repository, pathspecs: &[String]) -> Result<WorkTreeChanges> {
+    let mut options = StatusOptions::new();
+    options
+        .show(git2::StatusShow::Workdir)
+        .include_untracked(true)
+        .recurse_untracked_dirs(true)
+        .include_ignored(false)
+        .exclude_submodules(true);
+    // libgit2's status matches "." against no path; leaving the pathspecs out means everything.
+    if !pathspecs.iter().any(|spec| spec == ".") {
+        for spec in pathspecs {
+            options.pathspec(spec);
+        }
+    }
+    let mut changes = WorkTreeChanges::default();
+    for entry in repo.statuses(Some(&mut options))?.iter() {
+        let Ok(path) = entry.path() else { continue };
+        // A directory here is a nested repository: `git add` would record it as a gitlink.
+        if path.ends_with('/') {
+            continue;
+        }
+        let flags = entry.status();
+        if flags.contains(Status::WT_DELETED) {
+            changes.deleted.push(path.to_owned());
+        } else if flags.intersects(
+            Status::WT_NEW | Status::WT_MODIFIED | Status::WT_TYPECHANGE | Status::CONFLICTED,
+        ) {
+            changes.present.push(path.to_owned());
+        }
+    }
+    Ok(changes)
+}
+
+/// Stage every change under `pathspecs`: LFS paths go to `lfs` (which stages them when it
+/// finishes), deleted ones leave the index, the rest become blobs hashed in parallel.
+pub fn stage_work_tree(
+    repo: &Repository,
+    index: &mut Index,
+    pathspecs: &[String],
+    lfs: &mut LfsStaging<'_>,
+    monitor: &Monitor,
+) -> Result<()> {
+    let changes = work_tree_changes(repo, pathspecs)?;
+    for path in &changes.deleted {
+        index.remove_path(Path::new(path))?;
+    }
+    let attributes = CommitAttributes::load(repo, index, &changes.present)?;
+    let plain: Vec<PlainFile> = changes
+        .present
+        .into_iter()
+        .filter(|path| !lfs.claims(Path::new(path), &attributes))
+        .map(|path| PlainFile {
+            unfiltered: attributes.stores_bytes_unchanged(&path),
+            path,
+        })
+        .collect();
+    let mut entries = hash_in_parallel(repo, &plain, monitor)?;
+    entries.sort_by(|a, b| a.path.cmp(&b.path));
+    for entry in &entries {
+        index.add(entry)?;
+    }
+    Ok(())
+}
+
+/// A work-tree file that becomes a plain git blob.
+struct PlainFile {
+    /// Relative to the work tree.
+    path: String,
+    /// No checkin filter applies: the blob is the file's bytes.
+    unfiltered: bool,
+}
+
+/// Write a blob for each file and return the index entries.
+fn hash_in_parallel(
+    repo: &Repository,
+    paths: &[PlainFile],
+    monitor: &Monitor,
+) -> Result<Vec<IndexEntry>> {
+    if paths.is_empty() {
+        return Ok(Vec::new());
+    }
+    let git_dir = repo.path();
+    let workdir = repo.workdir().ok_or_else(|| HfGitError::NotARepository {
+        path: git_dir.to_path_buf(),
+    })?;
+    let workers = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .min(paths.len().div_ceil(64));
+    let next = AtomicUsize::new(0);
+    let done = AtomicU64::new(0);
+    let bytes = AtomicU64::new(0);
+    let results: Mutex<Vec<Result<IndexEntry>>> = Mutex::new(Vec::with_capacity(paths.len()));
+    let total = paths.len() as u64;
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                let mut local = Vec::new();
+                let handle = match Repository::open(git_dir) {
+                    Ok(handle) => handle,
+                    Err(err) => {
+                        next.store(paths.len(), Ordering::Relaxed);
+                        results
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .push(Err(err.into()));
+                        return;
+                    }
+                };
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(file) = paths.get(i) else { break };
+                    if monitor.is_cancelled() {
+                        break;
+                    }
+                    let outcome = stage_one(&handle, workdir, file);
+                    if let Ok(entry) = &outcome {
+                        bytes.fetch_add(u64::from(entry.file_size), Ordering::Relaxed);
+                    }
+                    local.push(outcome);
+                    let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
+                    if finished % 256 == 0 || finished == total {
+                        monitor.report(
+                            Phase::Staging,
+                            finished,
+                            total,
+                            bytes.load(Ordering::Relaxed),
+                        );
+                    }
+                }
+                results
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .append(&mut local);
+            });
+        }
+    });
+    if monitor.is_cancelled() {
+        return Err(HfGitError::Cancelled);
+    }
+    results
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner())
+        .into_iter()
+        .collect()
+}
+
+/// The blob and index entry of one work-tree path; the stat data is taken before the content
+/// is read, so a file that changes meanwhile looks modified to the next status, never clean.
+fn stage_one(repo: &Repository, workdir: &Path, file: &PlainFile) -> Result<IndexEntry> {
+    let path = file.path.as_str();
+    let full = workdir.join(path);
+    let meta =
+        fs::symlink_metadata(&full).map_err(|e| HfGitError::io(format!("reading {path}"), e))?;
+    if meta.file_type().is_symlink() {
+        let target = fs::read_link(&full)
+            .map_err(|e| HfGitError::io(format!("reading the link {path}"), e))?;
+        let blob = repo.blob(target.as_os_str().as_bytes())?;
+        let mut entry = index_entry(path, &meta, blob);
+        entry.mode = 0o120000;
+        return Ok(entry);
+    }
+    let blob = if file.unfiltered {
+        // At most HUB_TEXT_LIMIT bytes: anything larger was claimed by LFS.
+        let content = fs::read(&full).map_err(|e| HfGitError::io(format!("reading {path}"), e))?;
+        repo.blob(&content)?
+    } else {
+        repo.blob_path(&full)?
+    };
+    Ok(index_entry(path, &meta, blob))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn repo_with_commit() -> (tempfile::TempDir, Repository) {
+        let tmp = tempfile::tempdir().unwrap();
+        let repo = Repository::init(tmp.path()).unwrap();
+        fs::write(tmp.path().join("kept.txt"), "kept\n").unwrap();
+        fs::write(tmp.path().join("gone.txt"), "gone\n").unwrap();
+        fs::write(tmp.path().join("edited.txt"), "before\n").unwrap();
+        let mut index = repo.index().unwrap();
+        for name in ["kept.txt", "gone.txt", "edited.txt"] {
+            index.add_path(Path::new(name)).unwrap();
+        }
+        index.write().unwrap();
+        (tmp, repo)
+    }
+
+    #[test]
+    fn changes_list_new_edited_and_deleted_files_but_not_ignored_ones() {
+        let (tmp, repo) = repo_with_commit();
+        fs::remove_file(tmp.path().join("gone.txt")).unwrap();
+        fs::write(tmp.path().join("edited.txt"), "after, longer\n").unwrap();
+        fs::create_dir(tmp.path().join("sub")).unwrap();
+        fs::write(tmp.path().join("sub/new.txt"), "new\n").unwrap();
+        fs::write(tmp.path().join(".gitignore"), "*.log\n").unwrap();
+        fs::write(tmp.path().join("noise.log"), "ignored\n").unwrap();
+
+        let changes = work_tree_changes(&repo, &[".".to_owned()]).unwrap();
+
+        assert_eq!(changes.deleted, ["gone.txt"]);
+        assert_eq!(changes.present, [".gitignore", "edited.txt", "sub/new.txt"]);
+    }
+
+    #[test]
+    fn changes_stay_inside_the_pathspecs() {
+        let (tmp, repo) = repo_with_commit();
+        fs::create_dir(tmp.path().join("sub")).unwrap();
+        fs::write(tmp.path().join("sub/new.txt"), "new\n").unwrap();
+        fs::write(tmp.path().join("top.txt"), "top\n").unwrap();
+
+        let changes = work_tree_changes(&repo, &["sub".to_owned()]).unwrap();
+
+        assert_eq!(changes.present, ["sub/new.txt"]);
+    }
+
+    #[test]
+    fn staged_blobs_match_what_libgit2_add_path_stores_including_symlinks() {
+        let (tmp, repo) = repo_with_commit();
+        let names: Vec<String> = (0..300).map(|i| format!("d{}/f{i}.txt", i % 7)).collect();
+        for (i, name) in names.iter().enumerate() {
+            let full = tmp.path().join(name);
+            fs::create_dir_all(full.parent().unwrap()).unwrap();
+            fs::write(full, format!("file {i}\n").repeat(i)).unwrap();
+        }
+        std::os::unix::fs::symlink("d0/f0.txt", tmp.path().join("link")).unwrap();
+        let mut paths = names.clone();
+        paths.push("link".to_owned());
+        let files: Vec<PlainFile> = paths
+            .iter()
+            .enumerate()
+            .map(|(i, path)| PlainFile {
+                path: path.clone(),
+                unfiltered: i % 2 == 0,
+            })
+            .collect();
+
+        let entries = hash_in_parallel(&repo, &files, &Monitor::default()).unwrap();
+
+        let mut reference = repo.index().unwrap();
+        for path in &paths {
+            reference.add_path(Path::new(path)).unwrap();
+        }
+        assert_eq!(entries.len(), paths.len());
+        for entry in entries {
+            let path = String::from_utf8(entry.path.clone()).unwrap();
+            let expected = reference.get_path(Path::new(&path), 0).unwrap();
+            assert_eq!(
+                (entry.id, entry.mode),
+                (expected.id, expected.mode),
+                "{path}"
+            );
+            assert_eq!(entry.file_size, expected.file_size, "{path}");
+        }
+    }
+}
