@@ -517,7 +517,7 @@ class HubRequestHandler(BaseHTTPRequestHandler):
         else:
             remaining = self.content_length()
             while remaining:
-                data = self.rfile.read1(min(remaining, block_size))
+                data = self.rfile.read(min(remaining, block_size))
                 if not data:
                     raise BadRequestError("request body ended early")
                 remaining -= len(data)
@@ -542,7 +542,7 @@ class HubRequestHandler(BaseHTTPRequestHandler):
                 return
             remaining = size
             while remaining:
-                data = self.rfile.read1(min(remaining, block_size))
+                data = self.rfile.read(min(remaining, block_size))
                 if not data:
                     raise BadRequestError("request body ended inside a chunk")
                 remaining -= len(data)

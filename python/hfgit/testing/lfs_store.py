@@ -17,9 +17,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import queue
 import re
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from functools import partial
 from pathlib import Path
@@ -35,6 +37,48 @@ INDEX_DIR = "localhub-lfs"
 COPY_BLOCK = 1024 * 1024
 _OID = re.compile(r"[0-9a-f]{64}")
 _UPLOAD_ID = re.compile(r"[0-9a-f]{16,64}")
+
+
+class _DigestThread:
+    """A hash fed from a queue on its own thread.
+
+    hashlib lets go of the GIL for large blocks, so an upload's hashing runs on one core while
+    the request thread receives and writes on another: the hub then keeps up with a client
+    sending at memory speed instead of hashing, reading and writing one after the other.
+    """
+
+    _QUEUED_BLOCKS = 8
+
+    def __init__(self, digest: hashlib._Hash) -> None:
+        self._digest = digest
+        self._blocks: queue.Queue[bytes | None] = queue.Queue(self._QUEUED_BLOCKS)
+        self._thread = threading.Thread(target=self._run, name="localhub-hash", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (block := self._blocks.get()) is not None:
+            self._digest.update(block)
+
+    def update(self, block: bytes) -> None:
+        self._blocks.put(block)
+
+    def hexdigest(self) -> str:
+        self.close()
+        return self._digest.hexdigest()
+
+    def close(self) -> None:
+        if self._thread.is_alive():
+            self._blocks.put(None)
+            self._thread.join()
+
+
+@contextlib.contextmanager
+def _digest_thread(digest: hashlib._Hash) -> Iterator[_DigestThread]:
+    hasher = _DigestThread(digest)
+    try:
+        yield hasher
+    finally:
+        hasher.close()
 
 
 def is_oid(value: object) -> bool:
@@ -113,8 +157,10 @@ class LfsStore:
 
         Raises StorageError(400) on a mismatch; nothing is stored then.
         """
-        with self._temp_file(f"{oid[:16]}-", ".upload") as (out, temp):
-            digest = hashlib.sha256()
+        with (
+            self._temp_file(f"{oid[:16]}-", ".upload") as (out, temp),
+            _digest_thread(hashlib.sha256()) as digest,
+        ):
             received = 0
             for block in body:
                 received += len(block)
@@ -125,9 +171,10 @@ class LfsStore:
             out.close()
             if received != size:
                 raise StorageError(400, f"body has {received} bytes but the object size is {size}")
-            if digest.hexdigest() != oid:
+            received_oid = digest.hexdigest()
+            if received_oid != oid:
                 raise StorageError(
-                    400, f"SHA-256 of the body is {digest.hexdigest()}, not the object id {oid}"
+                    400, f"SHA-256 of the body is {received_oid}, not the object id {oid}"
                 )
             self._install(temp, oid)
 
@@ -140,8 +187,11 @@ class LfsStore:
         """
         directory = self._upload_dir(upload_id)
         directory.mkdir(exist_ok=True)
-        with self._temp_file(f"part-{number}-", ".upload", directory) as (out, temp):
-            digest = hashlib.md5(usedforsecurity=False)
+        hasher = _digest_thread(hashlib.md5(usedforsecurity=False))
+        with (
+            self._temp_file(f"part-{number}-", ".upload", directory) as (out, temp),
+            hasher as digest,
+        ):
             received = 0
             for block in body:
                 received += len(block)
@@ -159,7 +209,8 @@ class LfsStore:
                     "(part i covers bytes [(i-1)*chunk_size, i*chunk_size) of the object)",
                 )
             os.replace(temp, directory / f"{number:05d}")
-        return f'"{digest.hexdigest()}"'
+            etag = digest.hexdigest()
+        return f'"{etag}"'
 
     def complete_multipart(
         self,
