@@ -11,6 +11,20 @@
 #[derive(Clone, Debug)]
 pub(crate) struct Glob {
     tokens: Vec<Token>,
+    shape: Shape,
+}
+
+/// The shapes of nearly every `.gitattributes` pattern (`*.bin`, `*tfevents*`, `model.pt`),
+/// matched without the general algorithm: a commit asks every pattern about every new file.
+#[derive(Clone, Debug)]
+enum Shape {
+    /// Only literal bytes.
+    Literal(Vec<u8>),
+    /// `*` then literal bytes: a name ending so, with no `/` before the ending.
+    Suffix(Vec<u8>),
+    /// `*`, literal bytes without `/`, `*`: a name holding them, with no `/` at all.
+    Contains(Vec<u8>),
+    General,
 }
 
 #[derive(Clone, Debug)]
@@ -87,10 +101,23 @@ impl Glob {
                 }
             }
         }
-        Some(Self { tokens })
+        let shape = Shape::of(&tokens);
+        Some(Self { tokens, shape })
     }
 
     pub(crate) fn matches(&self, text: &[u8]) -> bool {
+        let no_slash = |bytes: &[u8]| !bytes.contains(&b'/');
+        match &self.shape {
+            Shape::Literal(literal) => text == literal.as_slice(),
+            Shape::Suffix(suffix) => {
+                text.ends_with(suffix) && no_slash(&text[..text.len() - suffix.len()])
+            }
+            Shape::Contains(inner) => no_slash(text) && contains(text, inner),
+            Shape::General => self.matches_generally(text),
+        }
+    }
+
+    fn matches_generally(&self, text: &[u8]) -> bool {
         // reach[j]: the tokens seen so far can consume exactly text[..j].
         let mut reach = vec![false; text.len() + 1];
         let mut next = vec![false; text.len() + 1];
@@ -133,6 +160,35 @@ impl Glob {
         }
         reach[text.len()]
     }
+}
+
+impl Shape {
+    fn of(tokens: &[Token]) -> Self {
+        let literal = |tokens: &[Token]| -> Option<Vec<u8>> {
+            tokens
+                .iter()
+                .map(|token| match token {
+                    Token::Byte(byte) => Some(*byte),
+                    _ => None,
+                })
+                .collect()
+        };
+        match tokens {
+            [Token::Star, Token::Star, ..] => Self::General,
+            [Token::Star, middle @ .., Token::Star] => literal(middle)
+                .filter(|inner| !inner.contains(&b'/'))
+                .map_or(Self::General, Self::Contains),
+            [Token::Star, rest @ ..] => literal(rest).map_or(Self::General, Self::Suffix),
+            _ => literal(tokens).map_or(Self::General, Self::Literal),
+        }
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    needle.is_empty()
+        || haystack
+            .windows(needle.len())
+            .any(|window| window == needle)
 }
 
 impl Token {
@@ -232,6 +288,50 @@ fn named_class(name: &[u8]) -> Option<fn(u8) -> bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_fast_shapes_agree_with_the_general_matcher() {
+        let patterns = [
+            "*",
+            "*.bin",
+            "model.pt",
+            "*tfevents*",
+            "*a/b*",
+            "*/b",
+            "**",
+            "*x*",
+            "\\*.pt",
+            "*[a]",
+        ];
+        let texts = [
+            "",
+            "a",
+            "model.pt",
+            "x.bin",
+            "d/x.bin",
+            "events.out.tfevents.1",
+            "d/tfevents",
+            "a/b",
+            "xa/bx",
+            "q/xa/b",
+            "*.pt",
+            "x",
+            "xx",
+            "b",
+            "c/b",
+            "ba",
+        ];
+        for pattern in patterns {
+            let glob = Glob::new(pattern.as_bytes()).unwrap();
+            for text in texts {
+                assert_eq!(
+                    glob.matches(text.as_bytes()),
+                    glob.matches_generally(text.as_bytes()),
+                    "{pattern:?} on {text:?}"
+                );
+            }
+        }
+    }
 
     fn glob_matches(pattern: &str, text: &str) -> bool {
         Glob::new(pattern.as_bytes()).is_some_and(|glob| glob.matches(text.as_bytes()))

@@ -49,6 +49,7 @@ enum RevisionKind {
 }
 
 pub fn clone_repo(request: CloneRequest, monitor: &Monitor) -> Result<PathBuf> {
+    super::libgit2_settings::apply();
     let target = CloneTarget::claim(&request.local_dir)?;
     let token = resolve_token(request.token, request.remote.url_token, &ProcessEnv);
     let lfs_token = token.clone();

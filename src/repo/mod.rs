@@ -10,6 +10,7 @@ pub mod commit;
 pub mod history;
 pub mod info;
 pub mod lfs_pull;
+mod libgit2_settings;
 pub mod pull;
 pub mod push;
 mod stage;
@@ -25,6 +26,7 @@ use crate::error::{HfGitError, Result};
 
 /// Open the work tree at `path` (exactly there: no search upwards into a parent repo).
 pub fn open_work_tree(path: &Path) -> Result<Repository> {
+    libgit2_settings::apply();
     let not_a_repo = || HfGitError::NotARepository {
         path: path.to_path_buf(),
     };
