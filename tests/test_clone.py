@@ -24,6 +24,41 @@ def test_clone_checks_out_the_seed_commit_and_real_git_finds_it_sound(
     assert git("rev-parse", "HEAD", cwd=clone_dir).strip() == repo.head
 
 
+@pytest.mark.parametrize("extra_attributes", ["", "*.txt text eol=crlf\n*.c ident\n"])
+def test_checked_out_files_are_byte_for_byte_what_git_clone_writes(
+    hub: LocalHub, repo_id: str, tmp_path: Path, extra_attributes: str
+) -> None:
+    seed = tmp_path / "seed"
+    git("clone", "-q", hub.repo_url(repo_id), str(seed), token=hub.write_token)
+    with (seed / ".gitattributes").open("a") as attributes:
+        attributes.write(extra_attributes)
+    files = {
+        "notes.txt": b"one\ntwo\n",
+        "raw.md": b"crlf\r\nkept\r\n",
+        "id.c": b"/* $Id$ */\n",
+        "run.sh": b"#!/bin/sh\n",
+        "deep/er/data.json": b'{"a": 1}\n',
+    }
+    for name, content in files.items():
+        (seed / name).parent.mkdir(parents=True, exist_ok=True)
+        (seed / name).write_bytes(content)
+    (seed / "run.sh").chmod(0o755)
+    (seed / "link").symlink_to("notes.txt")
+    git("add", "-A", cwd=seed)
+    git("commit", "-qm", "mixed", cwd=seed)
+    git("push", "-q", "origin", "main", cwd=seed, token=hub.write_token)
+    by_git = tmp_path / "by-git"
+    git("clone", "-q", hub.repo_url(repo_id), str(by_git), token=hub.write_token)
+
+    hfgit.clone(repo_id, tmp_path / "by-hfgit", token=hub.write_token, endpoint=hub.endpoint)
+
+    for name in [*files, ".gitattributes"]:
+        assert (tmp_path / "by-hfgit" / name).read_bytes() == (by_git / name).read_bytes(), name
+    assert os.access(tmp_path / "by-hfgit" / "run.sh", os.X_OK)
+    assert os.readlink(tmp_path / "by-hfgit" / "link") == "notes.txt"
+    assert git("status", "--porcelain", cwd=tmp_path / "by-hfgit") == ""
+
+
 def test_stored_remote_url_is_clean_and_upstream_is_set(
     hub: LocalHub, repo_id: str, clone_dir: Path
 ) -> None:

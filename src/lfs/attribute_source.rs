@@ -25,7 +25,7 @@ pub enum CommitAttributes<'r> {
     /// Only the work tree's `.gitattributes` files matter, and they are loaded.
     WorkTree {
         rules: AttributeRules,
-        /// `core.autocrlf` is `true` or `input`: text files may be converted on checkin.
+        /// `core.autocrlf` is `true` or `input`.
         autocrlf: bool,
     },
     /// Other attribute files exist: ask libgit2 path by path.
@@ -42,12 +42,7 @@ impl<'r> CommitAttributes<'r> {
         if has_other_attribute_sources(repo, &config) {
             return Ok(Self::Libgit2(repo));
         }
-        let autocrlf = config.get_string("core.autocrlf").is_ok_and(|value| {
-            !matches!(
-                value.to_ascii_lowercase().as_str(),
-                "false" | "no" | "off" | "0" | ""
-            )
-        });
+        let autocrlf = autocrlf(&config);
         let mut files = Vec::new();
         for dir in ancestor_dirs(paths) {
             let relative = if dir.is_empty() {
@@ -96,6 +91,45 @@ impl<'r> CommitAttributes<'r> {
             Self::Libgit2(_) => false,
         }
     }
+}
+
+/// Whether checking out `tree` in `repo` could write a file other than byte for byte as its blob
+/// (end-of-line conversion or `ident`). When it cannot, the checkout runs without libgit2's
+/// filters, which would otherwise look up attributes for every file; `true` when unsure.
+pub fn checkout_may_convert(repo: &Repository, tree: &git2::Tree<'_>) -> Result<bool> {
+    let config = repo.config()?;
+    if has_other_attribute_sources(repo, &config) || autocrlf(&config) {
+        return Ok(true);
+    }
+    let mut files = Vec::new();
+    let mut unreadable = false;
+    tree.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
+        if entry.name_bytes() == b".gitattributes" {
+            match entry
+                .to_object(repo)
+                .ok()
+                .and_then(|object| object.into_blob().ok())
+            {
+                Some(blob) => files.push((
+                    dir.trim_end_matches('/').to_owned(),
+                    String::from_utf8_lossy(blob.content()).into_owned(),
+                )),
+                None => unreadable = true,
+            }
+        }
+        git2::TreeWalkResult::Ok
+    })?;
+    Ok(unreadable || AttributeRules::from_files(files).sets_any(&CONVERTING_ATTRIBUTES))
+}
+
+/// `core.autocrlf` is `true` or `input`: text files may be converted on checkin and checkout.
+fn autocrlf(config: &git2::Config) -> bool {
+    config.get_string("core.autocrlf").is_ok_and(|value| {
+        !matches!(
+            value.to_ascii_lowercase().as_str(),
+            "false" | "no" | "off" | "0" | ""
+        )
+    })
 }
 
 /// `$GIT_DIR/info/attributes`, `core.attributesFile`, and the per-user and system files that
@@ -221,6 +255,55 @@ mod tests {
         let index = repo.index().unwrap();
         let attributes = CommitAttributes::load(&repo, &index, &paths(&["a.txt"])).unwrap();
         assert!(!attributes.stores_bytes_unchanged("a.txt"));
+    }
+
+    fn tree_with_files(repo: &Repository, files: &[(&str, &str)]) -> git2::Oid {
+        let mut builder = git2::build::TreeUpdateBuilder::new();
+        for (path, text) in files {
+            let blob = repo.blob(text.as_bytes()).unwrap();
+            builder.upsert(*path, blob, git2::FileMode::Blob);
+        }
+        let empty = repo
+            .find_tree(repo.treebuilder(None).unwrap().write().unwrap())
+            .unwrap();
+        builder.create_updated(repo, &empty).unwrap()
+    }
+
+    #[test]
+    fn checkout_without_conversion_attributes_needs_no_filters() {
+        let (_tmp, repo) = repo();
+        let id = tree_with_files(
+            &repo,
+            &[
+                (
+                    ".gitattributes",
+                    "*.bin filter=lfs diff=lfs merge=lfs -text\n",
+                ),
+                ("sub/.gitattributes", "*.raw binary\n*.md -text\n"),
+                ("sub/a.txt", "a\n"),
+            ],
+        );
+        let tree = repo.find_tree(id).unwrap();
+        assert!(!checkout_may_convert(&repo, &tree).unwrap());
+    }
+
+    #[test]
+    fn checkout_with_text_eol_or_ident_anywhere_keeps_the_filters() {
+        let (_tmp, repo) = repo();
+        let texts = [
+            "*.txt text\n",
+            "* text=auto\n",
+            "*.sh eol=lf\n",
+            "*.c ident\n",
+            "*.bat crlf\n",
+        ];
+        for text in texts {
+            let id = tree_with_files(&repo, &[("deep/er/.gitattributes", text)]);
+            let tree = repo.find_tree(id).unwrap();
+            assert!(checkout_may_convert(&repo, &tree).unwrap(), "{text}");
+        }
+        let id = tree_with_files(&repo, &[(".gitattributes", "[attr]t text\n*.x t\n")]);
+        assert!(checkout_may_convert(&repo, &repo.find_tree(id).unwrap()).unwrap());
     }
 
     #[test]

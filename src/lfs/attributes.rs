@@ -110,6 +110,20 @@ impl AttributeRules {
         matches!(self.state_of(path, "filter"), Some(State::Value(value)) if value == "lfs")
     }
 
+    /// Whether any rule or macro sets one of `names` (`name` or `name=value`) for any path.
+    pub fn sets_any(&self, names: &[&str]) -> bool {
+        let sets = |assignment: &Assignment| {
+            names.contains(&assignment.name.as_str())
+                && matches!(assignment.state, State::Set | State::Value(_))
+        };
+        self.rules_by_dir
+            .values()
+            .flatten()
+            .flat_map(|rule| &rule.assignments)
+            .chain(self.macros.values().flatten())
+            .any(sets)
+    }
+
     /// Whether attribute `name` is unmentioned, unset (`-name`) or unspecified (`!name`) for
     /// `path`.
     pub fn leaves_unset(&self, path: &str, name: &str) -> bool {

@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use git2::build::RepoBuilder;
+use git2::build::{CheckoutBuilder, RepoBuilder};
 use git2::{Direction, Repository};
 
 use super::checkout::checkout_with_progress;
@@ -15,6 +15,7 @@ use super::target_dir::CloneTarget;
 use crate::auth::{resolve_token, ProcessEnv, TokenRequest};
 use crate::error::{HfGitError, Result};
 use crate::hub::RemoteSpec;
+use crate::lfs::attribute_source::checkout_may_convert;
 use crate::lfs::checkout::smudge_work_tree;
 use crate::lfs::path_filter::PathFilter;
 use crate::lfs::transfer::TransferConfig;
@@ -73,7 +74,10 @@ pub fn clone_repo(request: CloneRequest, monitor: &Monitor) -> Result<PathBuf> {
     }
     let mut builder = RepoBuilder::new();
     builder.fetch_options(fetch);
-    builder.with_checkout(checkout_with_progress(monitor));
+    // Fetch only: the checkout follows below, once the tree shows whether it needs filters.
+    let mut fetch_only = CheckoutBuilder::new();
+    fetch_only.dry_run();
+    builder.with_checkout(fetch_only);
     if let Some(RevisionKind::Branch(branch)) = &revision {
         builder.branch(branch);
     }
@@ -84,7 +88,7 @@ pub fn clone_repo(request: CloneRequest, monitor: &Monitor) -> Result<PathBuf> {
     match &revision {
         Some(RevisionKind::Tag(name)) => detach_at(&repo, &format!("refs/tags/{name}"), monitor)?,
         Some(RevisionKind::Commit(spec)) => detach_at(&repo, spec, monitor)?,
-        Some(RevisionKind::Branch(_)) | None => {}
+        Some(RevisionKind::Branch(_)) | None => check_out_head(&repo, monitor)?,
     }
     let filter = match &request.lfs {
         LfsSelection::All => Some(PathFilter::default()),
@@ -154,8 +158,22 @@ fn detach_at(repo: &Repository, spec: &str, monitor: &Monitor) -> Result<()> {
     let commit = object.peel_to_commit().map_err(|_| not_found())?;
     let mut checkout = checkout_with_progress(monitor);
     checkout.force();
+    checkout.disable_filters(!checkout_may_convert(repo, &commit.tree()?)?);
     repo.checkout_tree(commit.as_object(), Some(&mut checkout))?;
     repo.set_head_detached(commit.id())?;
+    Ok(())
+}
+
+/// The first checkout of a fresh clone (nothing to do for an empty repo).
+fn check_out_head(repo: &Repository, monitor: &Monitor) -> Result<()> {
+    let tree = match repo.head() {
+        Ok(head) => head.peel_to_tree()?,
+        Err(err) if err.code() == git2::ErrorCode::UnbornBranch => return Ok(()),
+        Err(err) => return Err(err.into()),
+    };
+    let mut checkout = checkout_with_progress(monitor);
+    checkout.disable_filters(!checkout_may_convert(repo, &tree)?);
+    repo.checkout_head(Some(&mut checkout))?;
     Ok(())
 }
 
