@@ -189,6 +189,7 @@ class Bench:
         self.git_lfs = False
         self.startup: dict[str, list[float]] = {}
         self.load_at_start = os.getloadavg()[0]
+        self.reported_at_start = reported_to_host_kib()
 
     # ------------------------------------------------------------------ setup
 
@@ -638,6 +639,15 @@ class Bench:
     def standing_notes(self) -> None:
         cores = os.cpu_count() or 0
         hub = self.require_hub()
+        reported = reported_to_host_kib()
+        if reported is not None and self.reported_at_start is not None:
+            handed_back = (reported - self.reported_at_start) / 2**20
+            self.note(
+                f"The kernel's free page reporting handed {handed_back:.1f} GiB of freed memory "
+                "back to the hypervisor during the run. Every page the host took back faults "
+                "again when it is next written, which makes writing new large files (LFS stores, "
+                "clones on tmpfs) slower and uneven from step to step, for every tool alike."
+            )
         self.data.notes[:0] = [
             f"LocalHub ran as its own process (pid {hub.pid}) at {hub.endpoint}; it is plain "
             "HTTP on 127.0.0.1, so the figures show client costs without network latency. With "
@@ -667,6 +677,15 @@ class Bench:
         self.data.notes.extend(
             findings or ["The LocalHub never kept a core 70% busy during a measured step."]
         )
+
+
+def reported_to_host_kib() -> int | None:
+    """KiB of freed memory the guest kernel has reported to its hypervisor since boot (free page
+    reporting, as under virtio-balloon); None where the kernel does not report."""
+    try:
+        return int(Path("/sys/module/page_reporting/parameters/reported_kib").read_text())
+    except (OSError, ValueError):
+        return None
 
 
 def machine_info(env: dict[str, str]) -> list[tuple[str, str]]:

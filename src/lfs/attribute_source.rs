@@ -1,4 +1,5 @@
-//! Attribute questions for a whole commit, answered from one read of the `.gitattributes` files.
+//! Attribute questions about many paths at once (a commit, a status, a clone's checkout),
+//! answered from one read of the `.gitattributes` files.
 //!
 //! libgit2 answers each `git_attr_get` by resolving the path with realpath and stat-ing a
 //! `.gitattributes` in every directory above it, so a commit of 10,000 files spent more time
@@ -21,7 +22,7 @@ use crate::error::Result;
 /// Checkin conversions (`text`, `eol`, `crlf`, `ident`) that libgit2's filters apply on `add`.
 const CONVERTING_ATTRIBUTES: [&str; 4] = ["text", "eol", "crlf", "ident"];
 
-pub enum CommitAttributes<'r> {
+pub enum WorkTreeAttributes<'r> {
     /// Only the work tree's `.gitattributes` files matter, and they are loaded.
     WorkTree {
         rules: AttributeRules,
@@ -32,7 +33,7 @@ pub enum CommitAttributes<'r> {
     Libgit2(&'r Repository),
 }
 
-impl<'r> CommitAttributes<'r> {
+impl<'r> WorkTreeAttributes<'r> {
     /// Attributes for `paths` (relative to the work tree, `/`-separated) of `repo`.
     pub fn load(repo: &'r Repository, index: &Index, paths: &[String]) -> Result<Self> {
         let Some(workdir) = repo.workdir() else {
@@ -209,9 +210,9 @@ mod tests {
             "plain.json",
         ]);
         let index = repo.index().unwrap();
-        let attributes = CommitAttributes::load(&repo, &index, &names).unwrap();
-        assert!(matches!(attributes, CommitAttributes::WorkTree { .. }));
-        let libgit2 = CommitAttributes::Libgit2(&repo);
+        let attributes = WorkTreeAttributes::load(&repo, &index, &names).unwrap();
+        assert!(matches!(attributes, WorkTreeAttributes::WorkTree { .. }));
+        let libgit2 = WorkTreeAttributes::Libgit2(&repo);
         for name in &names {
             assert_eq!(attributes.is_lfs(name), libgit2.is_lfs(name), "{name}");
         }
@@ -238,8 +239,8 @@ mod tests {
         fs::create_dir_all(repo.path().join("info")).unwrap();
         fs::write(repo.path().join("info/attributes"), "*.pt filter=lfs\n").unwrap();
         let index = repo.index().unwrap();
-        let attributes = CommitAttributes::load(&repo, &index, &paths(&["w.pt"])).unwrap();
-        assert!(matches!(attributes, CommitAttributes::Libgit2(_)));
+        let attributes = WorkTreeAttributes::load(&repo, &index, &paths(&["w.pt"])).unwrap();
+        assert!(matches!(attributes, WorkTreeAttributes::Libgit2(_)));
         assert!(attributes.is_lfs("w.pt"));
         assert!(!attributes.stores_bytes_unchanged("w.pt"));
         drop(tmp);
@@ -253,7 +254,7 @@ mod tests {
             .set_str("core.autocrlf", "input")
             .unwrap();
         let index = repo.index().unwrap();
-        let attributes = CommitAttributes::load(&repo, &index, &paths(&["a.txt"])).unwrap();
+        let attributes = WorkTreeAttributes::load(&repo, &index, &paths(&["a.txt"])).unwrap();
         assert!(!attributes.stores_bytes_unchanged("a.txt"));
     }
 
@@ -313,7 +314,7 @@ mod tests {
         let mut index = repo.index().unwrap();
         index.add_path(Path::new(".gitattributes")).unwrap();
         fs::remove_file(tmp.path().join(".gitattributes")).unwrap();
-        let attributes = CommitAttributes::load(&repo, &index, &paths(&["w.bin"])).unwrap();
+        let attributes = WorkTreeAttributes::load(&repo, &index, &paths(&["w.bin"])).unwrap();
         assert!(attributes.is_lfs("w.bin"));
     }
 }

@@ -18,7 +18,7 @@ use std::sync::Mutex;
 
 use git2::{Index, IndexEntry, IndexTime, Repository};
 
-use super::attribute_source::CommitAttributes;
+use super::attribute_source::WorkTreeAttributes;
 use super::racy::write_index_after;
 use super::refresh::stale_lfs_entries;
 use super::{track_line, LfsStore, Pointer};
@@ -68,7 +68,7 @@ impl<'r> LfsStaging<'r> {
 
     /// Whether LFS takes `path` (relative to the work tree): tracked by `.gitattributes`, or a
     /// file the Hub would refuse as a plain blob. Claimed paths are staged by [`Self::finish`].
-    pub fn claims(&mut self, path: &Path, attributes: &CommitAttributes<'_>) -> bool {
+    pub fn claims(&mut self, path: &Path, attributes: &WorkTreeAttributes<'_>) -> bool {
         let Some(relative) = path.to_str() else {
             return false;
         };

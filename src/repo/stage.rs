@@ -6,8 +6,9 @@
 //! blob is written; a commit of 10,000 new files spent most of its time there. Here a status
 //! pass lists the changes (untracked, modified, deleted, type-changed), and each worker opens
 //! its own handle on the repository, because a `git2::Repository` may move between threads but
-//! not be shared. Blobs still go through libgit2's filters (`core.autocrlf`, `text`, `ident`),
-//! so their content is what `git add` would store.
+//! not be shared. A file is stored byte for byte only where no attribute or setting could
+//! convert it; otherwise its blob goes through libgit2's filters (`core.autocrlf`, `text`,
+//! `ident`), so the content is what `git add` would store either way.
 
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
@@ -18,7 +19,7 @@ use std::sync::Mutex;
 use git2::{Index, IndexEntry, Repository, Status, StatusOptions};
 
 use crate::error::{HfGitError, Result};
-use crate::lfs::attribute_source::CommitAttributes;
+use crate::lfs::attribute_source::WorkTreeAttributes;
 use crate::lfs::stage::{index_entry, LfsStaging};
 use crate::progress::{Monitor, Phase};
 
@@ -29,6 +30,8 @@ pub struct WorkTreeChanges {
     pub present: Vec<String>,
     /// Paths the index has and the work tree no longer does.
     pub deleted: Vec<String>,
+    /// Present paths with a merge conflict in the index, resolved by staging the file.
+    pub conflicted: Vec<String>,
 }
 
 /// The changes `git add -A -- <pathspecs>` would stage (ignored files left out).
@@ -60,6 +63,9 @@ pub fn work_tree_changes(repo: &Repository, pathspecs: &[String]) -> Result<Work
             Status::WT_NEW | Status::WT_MODIFIED | Status::WT_TYPECHANGE | Status::CONFLICTED,
         ) {
             changes.present.push(path.to_owned());
+            if flags.contains(Status::CONFLICTED) {
+                changes.conflicted.push(path.to_owned());
+            }
         }
     }
     Ok(changes)
@@ -78,7 +84,10 @@ pub fn stage_work_tree(
     for path in &changes.deleted {
         index.remove_path(Path::new(path))?;
     }
-    let attributes = CommitAttributes::load(repo, index, &changes.present)?;
+    for path in &changes.conflicted {
+        index.conflict_remove(Path::new(path))?;
+    }
+    let attributes = WorkTreeAttributes::load(repo, index, &changes.present)?;
     let plain: Vec<PlainFile> = changes
         .present
         .into_iter()
@@ -247,6 +256,34 @@ mod tests {
         let changes = work_tree_changes(&repo, &["sub".to_owned()]).unwrap();
 
         assert_eq!(changes.present, ["sub/new.txt"]);
+    }
+
+    #[test]
+    fn staging_a_conflicted_file_resolves_the_conflict() {
+        let (tmp, repo) = repo_with_commit();
+        let mut index = repo.index().unwrap();
+        let blob = repo.blob(b"side\n").unwrap();
+        let meta = fs::metadata(tmp.path().join("kept.txt")).unwrap();
+        for stage in 1..=3u16 {
+            let mut entry = index_entry("c.txt", &meta, blob);
+            entry.flags |= stage << 12;
+            index.add(&entry).unwrap();
+        }
+        fs::write(tmp.path().join("c.txt"), "resolved\n").unwrap();
+        let mut lfs = LfsStaging::new(&repo, tmp.path(), false);
+
+        stage_work_tree(
+            &repo,
+            &mut index,
+            &[".".to_owned()],
+            &mut lfs,
+            &Monitor::default(),
+        )
+        .unwrap();
+
+        assert!(!index.has_conflicts());
+        let staged = index.get_path(Path::new("c.txt"), 0).unwrap();
+        assert_eq!(repo.find_blob(staged.id).unwrap().content(), b"resolved\n");
     }
 
     #[test]

@@ -3,8 +3,9 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use git2::{AttrCheckFlags, Repository, Status, StatusOptions};
+use git2::{Repository, Status, StatusOptions};
 
+use crate::lfs::attribute_source::WorkTreeAttributes;
 use crate::lfs::racy::write_index_after;
 use crate::lfs::refresh::stale_lfs_entries;
 use crate::lfs::sha256_file;
@@ -57,6 +58,11 @@ pub fn status(local_dir: &Path) -> Result<Vec<StatusEntry>> {
         .include_ignored(false)
         .renames_head_to_index(true);
     let statuses = repo.statuses(Some(&mut options))?;
+    let paths: Vec<String> = statuses
+        .iter()
+        .filter_map(|entry| entry.path().ok().map(str::to_owned))
+        .collect();
+    let attributes = WorkTreeAttributes::load(&repo, &repo.index()?, &paths)?;
     let mut entries: Vec<StatusEntry> = statuses
         .iter()
         .filter_map(|entry| {
@@ -70,10 +76,7 @@ pub fn status(local_dir: &Path) -> Result<Vec<StatusEntry>> {
                     | Status::INDEX_TYPECHANGE,
             );
             let path = entry.path().ok().map(str::to_owned)?;
-            let lfs = matches!(
-                repo.get_attr(Path::new(&path), "filter", AttrCheckFlags::FILE_THEN_INDEX),
-                Ok(Some("lfs"))
-            );
+            let lfs = attributes.is_lfs(&path);
             lfs_modified.remove(&path);
             Some(StatusEntry {
                 path,
