@@ -285,9 +285,23 @@ def chart(data: RunData, path: Path, title: str) -> str | None:
             ax.set_ylabel("wall s, median (min-max)")
         colours = [TOOL_COLOURS.get(t, "#999999") for t in tools]
         ax.bar(tools, heights, color=colours, yerr=[lows, highs], capsize=3)
+        calls = [(tool, f.call) for tool, f in zip(tools, stats) if f.call is not None]
+        if calls and not step.higher_is_better:
+            ax.scatter(
+                [tool for tool, _ in calls],
+                [call for _, call in calls],
+                marker="_",
+                s=600,
+                color="black",
+                label="in-call",
+                zorder=3,
+            )
+            ax.legend(fontsize=7, loc="upper left")
         value = ratio(data, step)
         subtitle = "" if value is None else f"\nhfgit/{step.reference} {value:.2f} "
         subtitle += "" if value is None else f"({target_text(step)}: {met(step, value).strip('*')})"
+        in_call = in_call_ratio(data, step)
+        subtitle += "" if in_call is None else f", in-call {in_call:.2f}"
         if any(hub_bound(data, step, tool) for tool in tools):
             subtitle += " [hub-bound]"
         missed = value is not None and met(step, value) != "met"

@@ -1,6 +1,7 @@
 //! One conversation with a remote: credentials, TLS trust, progress, cancellation and the
 //! server's per-ref verdicts, wired into libgit2's callbacks in one place for clone, pull and push.
 
+mod tcp_stream;
 mod tls;
 
 use std::cell::RefCell;
@@ -46,6 +47,7 @@ impl RemoteSession {
         ensure_token_transport_is_safe(&url, token.is_some())?;
         tls::apply_environment_ca_bundle()?;
         tls::apply_timeouts();
+        tcp_stream::register();
         let redaction = token.as_ref().map(SecretGuard::register);
         let host = crate::auth::credentials::remote_host(&url);
         let display = url.as_str().trim_end_matches('/').to_owned();
