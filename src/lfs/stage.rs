@@ -13,8 +13,6 @@ use std::fs::{self, Metadata};
 use std::io::{Read, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Mutex;
 
 use git2::{Index, IndexEntry, IndexTime, Repository};
 
@@ -23,6 +21,7 @@ use super::racy::write_index_after;
 use super::refresh::stale_lfs_entries;
 use super::{track_line, LfsStore, Pointer};
 use crate::error::{HfGitError, Result};
+use crate::parallel::{map_in_parallel, Progress};
 use crate::progress::{Monitor, Phase};
 
 /// The Hub refuses plain-git blobs of this size or more (hub-protocol.md §7).
@@ -204,52 +203,21 @@ fn clean_in_parallel(
     paths: &[String],
     monitor: &Monitor,
 ) -> Result<Vec<Cleaned>> {
-    let next = AtomicUsize::new(0);
-    let done = AtomicU64::new(0);
-    let bytes = AtomicU64::new(0);
-    let results: Mutex<Vec<Result<Cleaned>>> = Mutex::new(Vec::with_capacity(paths.len()));
-    let workers = std::thread::available_parallelism()
-        .map_or(2, |n| n.get())
-        .min(paths.len());
-    let total = paths.len() as u64;
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(path) = paths.get(i) else { break };
-                if monitor.is_cancelled() {
-                    break;
-                }
-                let full = workdir.join(path);
-                let outcome = store
-                    .clean_file_with_stat(&full)
-                    .map(|(pointer, meta)| (path.clone(), pointer, meta))
-                    .map_err(HfGitError::from);
-                if let Ok((_, pointer, _)) = &outcome {
-                    bytes.fetch_add(pointer.size, Ordering::Relaxed);
-                }
-                let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
-                monitor.report(
-                    Phase::LfsClean,
-                    finished,
-                    total,
-                    bytes.load(Ordering::Relaxed),
-                );
-                results
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .push(outcome);
-            });
-        }
-    });
-    if monitor.is_cancelled() {
-        return Err(HfGitError::Cancelled);
-    }
-    results
-        .into_inner()
-        .unwrap_or_else(|p| p.into_inner())
-        .into_iter()
-        .collect()
+    let progress = Progress {
+        monitor,
+        phase: Phase::LfsClean,
+    };
+    map_in_parallel(
+        paths,
+        1,
+        &progress,
+        || Ok(()),
+        |(), path| {
+            let (pointer, meta) = store.clean_file_with_stat(&workdir.join(path))?;
+            Ok((path.clone(), pointer, meta))
+        },
+        |(_, pointer, _)| pointer.size,
+    )
 }
 
 /// The index entry git would write for a cleaned file: the pointer blob, the file's stat data.

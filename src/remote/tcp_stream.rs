@@ -205,8 +205,15 @@ unsafe extern "C" fn stream_connect(stream: *mut GitStream) -> c_int {
     }
 }
 
-/// libgit2's convention: bytes moved, or a negative code with the error set.
-fn transferred(outcome: std::io::Result<usize>, action: &str) -> isize {
+/// Run one socket call (again if a signal interrupted it) and answer in libgit2's convention:
+/// bytes moved, or a negative code with the error set.
+fn transferred(mut call: impl FnMut() -> std::io::Result<usize>, action: &str) -> isize {
+    let outcome = loop {
+        match call() {
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
+            outcome => break outcome,
+        }
+    };
     match outcome {
         Ok(count) => isize::try_from(count).unwrap_or(isize::MAX),
         Err(err)
@@ -231,12 +238,7 @@ unsafe extern "C" fn stream_read(stream: *mut GitStream, data: *mut c_void, len:
         return -1;
     };
     let buffer = std::slice::from_raw_parts_mut(data.cast::<u8>(), len);
-    loop {
-        match socket.read(buffer) {
-            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
-            outcome => return transferred(outcome, "read from"),
-        }
-    }
+    transferred(|| socket.read(buffer), "read from")
 }
 
 unsafe extern "C" fn stream_write(
@@ -250,12 +252,7 @@ unsafe extern "C" fn stream_write(
         return -1;
     };
     let buffer = std::slice::from_raw_parts(data.cast::<u8>(), len);
-    loop {
-        match socket.write(buffer) {
-            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
-            outcome => return transferred(outcome, "write to"),
-        }
-    }
+    transferred(|| socket.write(buffer), "write to")
 }
 
 unsafe extern "C" fn stream_close(stream: *mut GitStream) -> c_int {

@@ -13,14 +13,13 @@
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Mutex;
 
 use git2::{Index, IndexEntry, Repository, Status, StatusOptions};
 
 use crate::error::{HfGitError, Result};
 use crate::lfs::attribute_source::WorkTreeAttributes;
 use crate::lfs::stage::{index_entry, LfsStaging};
+use crate::parallel::{map_in_parallel, Progress};
 use crate::progress::{Monitor, Phase};
 
 /// What differs between the index and the work tree under some pathspecs.
@@ -105,6 +104,9 @@ pub fn stage_work_tree(
     Ok(())
 }
 
+/// Below this many files per thread, a second thread costs more than it saves.
+const FILES_PER_WORKER: usize = 64;
+
 /// A work-tree file that becomes a plain git blob.
 struct PlainFile {
     /// Relative to the work tree.
@@ -119,72 +121,22 @@ fn hash_in_parallel(
     paths: &[PlainFile],
     monitor: &Monitor,
 ) -> Result<Vec<IndexEntry>> {
-    if paths.is_empty() {
-        return Ok(Vec::new());
-    }
     let git_dir = repo.path();
     let workdir = repo.workdir().ok_or_else(|| HfGitError::NotARepository {
         path: git_dir.to_path_buf(),
     })?;
-    let workers = std::thread::available_parallelism()
-        .map_or(2, |n| n.get())
-        .min(paths.len().div_ceil(64));
-    let next = AtomicUsize::new(0);
-    let done = AtomicU64::new(0);
-    let bytes = AtomicU64::new(0);
-    let results: Mutex<Vec<Result<IndexEntry>>> = Mutex::new(Vec::with_capacity(paths.len()));
-    let total = paths.len() as u64;
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| {
-                let mut local = Vec::new();
-                let handle = match Repository::open(git_dir) {
-                    Ok(handle) => handle,
-                    Err(err) => {
-                        next.store(paths.len(), Ordering::Relaxed);
-                        results
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .push(Err(err.into()));
-                        return;
-                    }
-                };
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(file) = paths.get(i) else { break };
-                    if monitor.is_cancelled() {
-                        break;
-                    }
-                    let outcome = stage_one(&handle, workdir, file);
-                    if let Ok(entry) = &outcome {
-                        bytes.fetch_add(u64::from(entry.file_size), Ordering::Relaxed);
-                    }
-                    local.push(outcome);
-                    let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
-                    if finished % 256 == 0 || finished == total {
-                        monitor.report(
-                            Phase::Staging,
-                            finished,
-                            total,
-                            bytes.load(Ordering::Relaxed),
-                        );
-                    }
-                }
-                results
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .append(&mut local);
-            });
-        }
-    });
-    if monitor.is_cancelled() {
-        return Err(HfGitError::Cancelled);
-    }
-    results
-        .into_inner()
-        .unwrap_or_else(|p| p.into_inner())
-        .into_iter()
-        .collect()
+    let progress = Progress {
+        monitor,
+        phase: Phase::Staging,
+    };
+    map_in_parallel(
+        paths,
+        FILES_PER_WORKER,
+        &progress,
+        || Ok(Repository::open(git_dir)?),
+        |handle, file| stage_one(handle, workdir, file),
+        |entry| u64::from(entry.file_size),
+    )
 }
 
 /// The blob and index entry of one work-tree path; the stat data is taken before the content
