@@ -24,7 +24,7 @@ const CONVERTING_ATTRIBUTES: [&str; 4] = ["text", "eol", "crlf", "ident"];
 
 pub enum WorkTreeAttributes<'r> {
     /// Only the work tree's `.gitattributes` files matter, and they are loaded.
-    WorkTree {
+    FromFiles {
         rules: AttributeRules,
         /// `core.autocrlf` is `true` or `input`.
         autocrlf: bool,
@@ -62,7 +62,7 @@ impl<'r> WorkTreeAttributes<'r> {
                 files.push((dir, String::from_utf8_lossy(&text).into_owned()));
             }
         }
-        Ok(Self::WorkTree {
+        Ok(Self::FromFiles {
             rules: AttributeRules::from_files(files),
             autocrlf,
         })
@@ -71,7 +71,7 @@ impl<'r> WorkTreeAttributes<'r> {
     /// Whether git-lfs's filter takes `path`.
     pub fn is_lfs(&self, path: &str) -> bool {
         match self {
-            Self::WorkTree { rules, .. } => rules.is_lfs(path),
+            Self::FromFiles { rules, .. } => rules.is_lfs(path),
             Self::Libgit2(repo) => matches!(
                 repo.get_attr(Path::new(path), "filter", AttrCheckFlags::FILE_THEN_INDEX),
                 Ok(Some("lfs"))
@@ -83,7 +83,7 @@ impl<'r> WorkTreeAttributes<'r> {
     /// written without running libgit2's filters; `false` when unsure.
     pub fn stores_bytes_unchanged(&self, path: &str) -> bool {
         match self {
-            Self::WorkTree { rules, autocrlf } => {
+            Self::FromFiles { rules, autocrlf } => {
                 !autocrlf
                     && CONVERTING_ATTRIBUTES
                         .iter()
@@ -211,7 +211,7 @@ mod tests {
         ]);
         let index = repo.index().unwrap();
         let attributes = WorkTreeAttributes::load(&repo, &index, &names).unwrap();
-        assert!(matches!(attributes, WorkTreeAttributes::WorkTree { .. }));
+        assert!(matches!(attributes, WorkTreeAttributes::FromFiles { .. }));
         let libgit2 = WorkTreeAttributes::Libgit2(&repo);
         for name in &names {
             assert_eq!(attributes.is_lfs(name), libgit2.is_lfs(name), "{name}");

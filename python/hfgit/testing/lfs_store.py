@@ -71,14 +71,11 @@ class _DigestThread:
             self._blocks.put(None)
             self._thread.join()
 
+    def __enter__(self) -> _DigestThread:
+        return self
 
-@contextlib.contextmanager
-def _digest_thread(digest: hashlib._Hash) -> Iterator[_DigestThread]:
-    hasher = _DigestThread(digest)
-    try:
-        yield hasher
-    finally:
-        hasher.close()
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
 def is_oid(value: object) -> bool:
@@ -159,7 +156,7 @@ class LfsStore:
         """
         with (
             self._temp_file(f"{oid[:16]}-", ".upload") as (out, temp),
-            _digest_thread(hashlib.sha256()) as digest,
+            _DigestThread(hashlib.sha256()) as digest,
         ):
             received = 0
             for block in body:
@@ -187,7 +184,7 @@ class LfsStore:
         """
         directory = self._upload_dir(upload_id)
         directory.mkdir(exist_ok=True)
-        hasher = _digest_thread(hashlib.md5(usedforsecurity=False))
+        hasher = _DigestThread(hashlib.md5(usedforsecurity=False))
         with (
             self._temp_file(f"part-{number}-", ".upload", directory) as (out, temp),
             hasher as digest,
