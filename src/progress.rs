@@ -3,7 +3,9 @@
 //! The operation (on a worker thread) writes the latest figures into a [`Monitor`]; the watcher
 //! (the Python bridge, on the caller's thread) polls it at its own pace, so progress costs the
 //! worker one uncontended lock per libgit2 callback and never waits on Python. The same monitor
-//! carries the cancellation flag that libgit2's callbacks return to abort.
+//! carries the cancellation flag that libgit2's callbacks return to abort, and the notices: things
+//! the user should hear that are not errors (a git-lfs setting that changed what was downloaded),
+//! which the Python bindings log at INFO on the `hfgit` logger.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
@@ -68,10 +70,13 @@ pub struct Monitor {
     /// than the polling interval still shows up with its final numbers.
     ended: Mutex<Vec<Snapshot>>,
     cancelled: AtomicBool,
+    notices: Mutex<Vec<String>>,
 }
 
 /// How many ended phases are kept for a watcher that is slow to look.
 const ENDED_PHASES_KEPT: usize = 32;
+/// How many notices one operation keeps; they are a few lines about settings, not a log.
+const NOTICES_KEPT: usize = 32;
 
 impl Monitor {
     pub fn new() -> Self {
@@ -101,6 +106,21 @@ impl Monitor {
     /// The final figures of phases that ended since the last call, oldest first.
     pub fn take_ended(&self) -> Vec<Snapshot> {
         std::mem::take(&mut *self.ended.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Tell the user something that is not an error. The text must hold no token (it is shown
+    /// as it is); a repeated notice is kept once.
+    pub fn notice(&self, message: impl Into<String>) {
+        let message = message.into();
+        let mut notices = self.notices.lock().unwrap_or_else(|p| p.into_inner());
+        if notices.len() < NOTICES_KEPT && !notices.contains(&message) {
+            notices.push(message);
+        }
+    }
+
+    /// The notices given since the last call, oldest first.
+    pub fn take_notices(&self) -> Vec<String> {
+        std::mem::take(&mut *self.notices.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// Ask the operation to stop at its next callback.
@@ -154,6 +174,16 @@ mod tests {
         );
         assert!(monitor.take_ended().is_empty());
         assert_eq!(monitor.snapshot().phase, Phase::Sending);
+    }
+
+    #[test]
+    fn notices_are_taken_once_in_order_without_repeats() {
+        let monitor = Monitor::new();
+        monitor.notice("first");
+        monitor.notice("second");
+        monitor.notice("first");
+        assert_eq!(monitor.take_notices(), vec!["first", "second"]);
+        assert!(monitor.take_notices().is_empty());
     }
 
     #[test]

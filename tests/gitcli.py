@@ -45,3 +45,50 @@ def isolated_git_env(home: Path) -> dict[str, str]:
         NO_PROXY="127.0.0.1,localhost",
     )
     return env
+
+
+def commit_blob_with_git(work_dir: Path, path: str, content: bytes, message: str) -> None:
+    """Commit exact blob bytes with git plumbing, bypassing any clean filter."""
+    blob = (
+        subprocess.run(
+            ["git", "hash-object", "-w", "--stdin"],
+            cwd=work_dir,
+            input=content,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .strip()
+    )
+    git("update-index", "--add", "--cacheinfo", f"100644,{blob},{path}", cwd=work_dir)
+    git("commit", "-qm", message, cwd=work_dir)
+
+
+def git_lfs_env(token: str) -> dict[str, str]:
+    """git + git-lfs with the token handed over by a credential helper reading the environment."""
+    env = dict(os.environ)
+    env["HF_TEST_TOKEN"] = token
+    return env
+
+
+def git_with_lfs(*args: str, cwd: Path | None = None, token: str) -> str:
+    helper = "!f() { echo username=hf_user; echo password=$HF_TEST_TOKEN; }; f"
+    result = subprocess.run(
+        ["git", "-c", "credential.helper=", "-c", f"credential.helper={helper}", *args],
+        cwd=cwd,
+        env=git_lfs_env(token),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if result.returncode != 0:
+        raise AssertionError(f"git {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
+def git_blob(spec: str, cwd: Path) -> bytes:
+    """The exact bytes of a blob (``HEAD:path``, ``:path``), line ends untouched."""
+    result = subprocess.run(
+        ["git", "cat-file", "blob", spec], cwd=cwd, capture_output=True, check=True, timeout=60
+    )
+    return result.stdout

@@ -4,38 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import os
-import subprocess
 import time
 from pathlib import Path
 
 import hfgit
 import pytest
-from gitcli import git
+from gitcli import commit_blob_with_git, git, git_with_lfs
 from hfgit.testing import LocalHub, magic_content
 
 MiB = 1024 * 1024
-
-
-def git_lfs_env(token: str) -> dict[str, str]:
-    """git + git-lfs with the token handed over by a credential helper reading the environment."""
-    env = dict(os.environ)
-    env["HF_TEST_TOKEN"] = token
-    return env
-
-
-def git_with_lfs(*args: str, cwd: Path | None = None, token: str) -> str:
-    helper = "!f() { echo username=hf_user; echo password=$HF_TEST_TOKEN; }; f"
-    result = subprocess.run(
-        ["git", "-c", "credential.helper=", "-c", f"credential.helper={helper}", *args],
-        cwd=cwd,
-        env=git_lfs_env(token),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    if result.returncode != 0:
-        raise AssertionError(f"git {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-    return result.stdout
 
 
 @pytest.fixture
@@ -282,23 +259,6 @@ def test_pull_downloads_lfs_files_committed_elsewhere(
 
     assert (Path(work.path) / "new.safetensors").read_bytes() == data
     assert work.status().is_clean
-
-
-def commit_blob_with_git(work_dir: Path, path: str, content: bytes, message: str) -> None:
-    """Commit exact blob bytes with git plumbing, bypassing any clean filter."""
-    blob = (
-        subprocess.run(
-            ["git", "hash-object", "-w", "--stdin"],
-            cwd=work_dir,
-            input=content,
-            capture_output=True,
-            check=True,
-        )
-        .stdout.decode()
-        .strip()
-    )
-    git("update-index", "--add", "--cacheinfo", f"100644,{blob},{path}", cwd=work_dir)
-    git("commit", "-qm", message, cwd=work_dir)
 
 
 def test_corrupt_pointer_in_the_tree_travels_as_a_plain_blob(

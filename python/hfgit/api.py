@@ -38,7 +38,7 @@ def clone(
     depth: int | None = None,
     endpoint: str | None = None,
     progress: ProgressArg = None,
-    lfs: bool | Sequence[str] = True,
+    lfs: bool | Sequence[str] | None = None,
     lfs_concurrency: int = 8,
 ) -> Repository:
     """Clone a Hub repository and return it as a :class:`Repository`.
@@ -51,9 +51,16 @@ def clone(
     https://huggingface.co. A failed or interrupted clone removes what it wrote.
 
     Git LFS files are downloaded (up to ``lfs_concurrency`` at once, each verified against its
-    SHA-256) and written over their pointers: ``lfs=False`` leaves the pointers and downloads
-    nothing, a list of git-lfs ``--include`` patterns (``["*.json", "model-0000*"]``) downloads
-    only those; :meth:`Repository.lfs_pull` fetches the rest later.
+    SHA-256) and written over their pointers. ``lfs=None`` (the default) follows git-lfs's
+    settings as ``git clone`` with git-lfs would (git-lfs-config(5)): ``GIT_LFS_SKIP_SMUDGE=1``
+    leaves every LFS file a pointer, ``lfs.fetchinclude`` / ``lfs.fetchexclude`` from global or
+    system git config or the cloned repo's ``.lfsconfig`` choose which files are downloaded, and
+    ``lfs.url`` / ``remote.origin.lfsurl`` choose the LFS server (it gets the token only when it is
+    on the remote's scheme, host and port). ``lfs=True`` downloads everything and ``lfs=False``
+    nothing, whatever the settings; a list of git-lfs ``--include`` patterns
+    (``["*.json", "model-0000*"]``) downloads only those. :meth:`Repository.lfs_pull` fetches the
+    rest later. Raises :class:`LfsError` when a setting names an LFS server that is not an
+    ``http(s)://`` URL.
     """
     _log.info("cloning %s into %s", repo if "@" not in repo else "<url>", local_dir or ".")
     with progress_reporter(progress, "Cloning") as callback:
@@ -66,7 +73,7 @@ def clone(
             depth=depth,
             endpoint=endpoint,
             progress=callback,
-            lfs=lfs if isinstance(lfs, bool) else list(lfs),
+            lfs=lfs if lfs is None or isinstance(lfs, bool) else list(lfs),
             lfs_concurrency=lfs_concurrency,
         )
     cloned = Repository(path)
@@ -163,6 +170,13 @@ def push(
     move only once every object is on the server. Raises :class:`PushRejectedError` when the
     server refuses a ref: a push never reports success unless every ref was accepted, and a
     failed push leaves local commits untouched.
+
+    The objects go to the LFS server git-lfs's settings name for uploads, first found of
+    ``lfs.pushurl``, ``lfs.url``, ``remote.<remote>.lfspushurl``, ``remote.<remote>.lfsurl``
+    (git config, or the repo's ``.lfsconfig`` for all but ``lfspushurl``; git-lfs-config(5)),
+    else to the remote's own. The token goes to that server only when it is on the remote's
+    scheme, host and port; :class:`LfsError` is raised when a setting is not an ``http(s)://``
+    URL.
 
     ``blocking=False`` returns a :class:`concurrent.futures.Future` at once; it resolves to the
     :class:`PushResult`, and any error arrives through it.

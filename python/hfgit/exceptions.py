@@ -81,6 +81,21 @@ class InvalidArgumentError(HfGitError, ValueError):
     """A malformed repo id, URL, path or option."""
 
 
+class IgnoredPathError(InvalidArgumentError):
+    """A path given to ``commit(paths=...)`` is excluded by ``.gitignore``; nothing was committed.
+
+    ``git add`` refuses such a path too (without ``-f``).
+    """
+
+
+class NestedRepositoryError(HfGitError):
+    """A directory of the work tree is a git repository of its own; nothing was committed.
+
+    git would record it as a gitlink (a pointer to a commit of the other repository) without its
+    files. Move it out, ignore it, or delete its ``.git`` to commit its files.
+    """
+
+
 class LocalIOError(HfGitError, OSError):
     """A local file-system operation failed."""
 
@@ -102,7 +117,10 @@ class LfsTrackingError(LfsError, ValueError):
 
 
 class LfsObjectMissingError(LfsError):
-    """A pushed pointer's object is not in ``.git/lfs/objects``; nothing was pushed."""
+    """A pushed pointer's object is neither on the server nor in ``.git/lfs/objects``.
+
+    Nothing was pushed; fetch the object (``lfs_pull``) or re-add the file.
+    """
 
 
 class LfsObjectRejectedError(LfsError):
@@ -121,6 +139,15 @@ class LfsFileChangedError(LfsError):
     """A file changed while it was being hashed; nothing was committed. Try again."""
 
 
+class LfsExtensionError(LfsError):
+    """A pointer names a git-lfs extension (an ``ext-N-name`` line) that hfgit does not run.
+
+    The file keeps its pointer; exclude it from the download (``clone(lfs=[...])`` or
+    ``lfs_pull(exclude=[...])``) to fetch the other files. git-lfs without the extension
+    configured fails the checkout the same way.
+    """
+
+
 class LfsStoreError(LfsError, OSError):
     """Reading or writing ``.git/lfs`` failed."""
 
@@ -132,9 +159,11 @@ __all__ = [
     "DirectoryNotEmptyError",
     "DivergedError",
     "HfGitError",
+    "IgnoredPathError",
     "InsecureTransportError",
     "InvalidArgumentError",
     "LfsError",
+    "LfsExtensionError",
     "LfsFileChangedError",
     "LfsObjectMissingError",
     "LfsObjectRejectedError",
@@ -144,6 +173,7 @@ __all__ = [
     "LfsVerificationError",
     "LocalChangesError",
     "LocalIOError",
+    "NestedRepositoryError",
     "NetworkError",
     "NotARepositoryError",
     "NothingToCommitError",

@@ -136,7 +136,11 @@ class Repository:
         """Fetch and fast-forward the current branch.
 
         Raises :class:`DivergedError` when local commits are not on the remote, and
-        :class:`LocalChangesError` when uncommitted edits would be overwritten.
+        :class:`LocalChangesError` when uncommitted edits would be overwritten. LFS files the
+        new commits bring are downloaded as git-lfs's smudge filter would (git-lfs-config(5)):
+        none when ``GIT_LFS_SKIP_SMUDGE`` is true (``1``, ``true``, ``on``, ``yes``, ``t``), else
+        those ``lfs.fetchinclude`` / ``lfs.fetchexclude`` allow, from the server ``lfs.url`` /
+        ``remote.<remote>.lfsurl`` name, if any. :meth:`lfs_pull` fetches what was left out.
         """
         with progress_reporter(progress, "Pulling") as callback:
             old, new = _native.pull(self._path, token=token, remote=remote, progress=callback)
@@ -154,9 +158,13 @@ class Repository:
     ) -> LfsPullResult:
         """Download LFS files still checked out as pointers, like ``git lfs pull``.
 
-        ``include`` / ``exclude`` are git-lfs patterns (``"*.safetensors"``, ``"ckpt/**"``).
-        Objects already in ``.git/lfs/objects`` are not fetched again; each download is checked
-        against its SHA-256 before it replaces the pointer.
+        ``include`` / ``exclude`` are git-lfs patterns (``"*.safetensors"``, ``"ckpt/**"``); each
+        defaults to the ``lfs.fetchinclude`` / ``lfs.fetchexclude`` setting (git config or
+        ``.lfsconfig``), as ``git lfs pull -I/-X`` do, so ``exclude=[]`` fetches what
+        ``lfs.fetchexclude`` keeps out. ``GIT_LFS_SKIP_SMUDGE`` does not apply here, as with
+        ``git lfs pull``. The LFS server is the one ``lfs.url`` / ``remote.<remote>.lfsurl`` name,
+        else the remote's own. Objects already in ``.git/lfs/objects`` are not fetched again;
+        each download is checked against its SHA-256 before it replaces the pointer.
         """
         with progress_reporter(progress, "LFS pull") as callback:
             objects, size = _native.lfs_pull(

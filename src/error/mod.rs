@@ -53,9 +53,10 @@ pub enum HfGitError {
     #[error("Destination {} already exists and is not an empty directory", path.display())]
     DirectoryNotEmpty { path: PathBuf },
 
-    /// HEAD points at a commit, not a branch, and no branch was named.
-    #[error("HEAD is detached in {}: check out a branch, or pass branch= to say where to push", path.display())]
-    DetachedHead { path: PathBuf },
+    /// HEAD points at a commit, not a branch, and no branch was named. `advice` says, for the
+    /// call that failed, what the user can do (only options that call has).
+    #[error("HEAD is detached in {}: {advice}", path.display())]
+    DetachedHead { path: PathBuf, advice: &'static str },
 
     /// Local and remote history have both moved on; a fast-forward is impossible.
     #[error("Cannot fast-forward {branch}: {detail}")]
@@ -64,6 +65,14 @@ pub enum HfGitError {
     /// Uncommitted local changes would be overwritten.
     #[error("Local changes would be overwritten: {detail}. Commit or discard them first.")]
     LocalChanges { detail: String },
+
+    /// A commit path names files that `.gitignore` excludes (`git add` refuses them too).
+    #[error("These paths are ignored by a .gitignore rule, so they were not committed: {}. Remove or narrow the rule (or add a `!` exception for them), then commit again.", paths.join(", "))]
+    PathIgnored { paths: Vec<String> },
+
+    /// Directories of the work tree that are git repositories of their own.
+    #[error("These directories are git repositories of their own inside {}: {}. hfgit does not commit nested repositories (git would record only a gitlink, not their files). Move them out of the work tree, list them in .gitignore, or delete their .git to commit their files.", path.display(), paths.join(", "))]
+    NestedRepository { path: PathBuf, paths: Vec<String> },
 
     /// A token would travel in clear text to a host other than this machine.
     #[error("Refusing to send a token over plain http:// to {host}: use https://, or token=False for anonymous access")]
@@ -80,10 +89,6 @@ pub enum HfGitError {
     /// Files the Hub would refuse as plain git blobs, with auto-tracking turned off.
     #[error("These files are too large or too binary for the Hub without Git LFS: {}. Track them in .gitattributes (git lfs track) or commit with lfs_auto_track=True.", paths.join(", "))]
     LfsUntracked { paths: Vec<String> },
-
-    /// Pointers in the commits being pushed whose objects are not in `.git/lfs/objects`.
-    #[error("Cannot push: the Git LFS objects of these files are missing locally: {}. Fetch them (lfs_pull) or re-add the files, then push again.", paths.join(", "))]
-    LfsObjectMissing { paths: Vec<String> },
 
     /// A Git LFS failure: pointer, local object store, batch API or transfer.
     #[error(transparent)]

@@ -5,7 +5,9 @@
 //! and whose path `.gitattributes` sends to LFS is a candidate; the objects not yet in
 //! `.git/lfs/objects` are downloaded (verified before they are kept), then each file is written
 //! next to its pointer and renamed over it, and its index entry gets the new stat data so the tree
-//! is clean for git and for us. A file whose object could not be had keeps its pointer.
+//! is clean for git and for us. A file whose object could not be had keeps its pointer. The empty
+//! file's pointer needs no download; a pointer naming an extension (`ext-0-gzip ...`) stops the
+//! checkout before anything is written, since its object is not the file.
 
 use std::collections::HashSet;
 use std::fs;
@@ -20,7 +22,7 @@ use super::path_filter::PathFilter;
 use super::racy::write_index_after;
 use super::stage::index_entry;
 use super::transfer::{download, DownloadItem, LfsRemote, TransferConfig, TransferSummary};
-use super::{LfsStore, Pointer, POINTER_SIZE_LIMIT};
+use super::{LfsError, LfsStore, Pointer, POINTER_SIZE_LIMIT};
 use crate::error::{HfGitError, Result};
 use crate::progress::Monitor;
 
@@ -51,7 +53,7 @@ pub fn smudge_work_tree(
     if candidates.is_empty() {
         return Ok(TransferSummary::default());
     }
-    let store = LfsStore::new(repo.path());
+    let store = LfsStore::for_repository(repo);
     let mut wanted = HashSet::new();
     let missing: Vec<DownloadItem> = candidates
         .iter()
@@ -122,13 +124,23 @@ fn pointer_files(repo: &Repository, workdir: &Path, filter: &PathFilter) -> Resu
             repo.get_attr(Path::new(&path), "filter", AttrCheckFlags::FILE_THEN_INDEX),
             Ok(Some("lfs"))
         );
-        if !tracked || parsed.pointer.size == 0 {
+        if !tracked {
             continue;
         }
         // Only replace a file that still holds the pointer: never overwrite a user's edit.
         match fs::read(workdir.join(&path)) {
             Ok(current) if current == blob.content() => {}
             _ => continue,
+        }
+        // The object of such a pointer holds the extension's output (gzip bytes, say), not the
+        // file: refuse before anything is downloaded or written, as git-lfs does without the
+        // extension configured.
+        if let Some(extension) = parsed.extensions.first() {
+            return Err(LfsError::UnsupportedExtension {
+                path,
+                extension: extension.name.clone(),
+            }
+            .into());
         }
         found.push(Candidate {
             path,
@@ -149,7 +161,12 @@ fn write_from_store(store: &LfsStore, candidate: &Candidate, target: &Path) -> R
         .unwrap_or_default();
     let temp = target.with_file_name(format!(".{name}.hfgit-smudge"));
     let io = |what: &str, e| HfGitError::io(format!("{what} {}", candidate.path), e);
-    fs::copy(&object, &temp).map_err(|e| io("writing", e))?;
+    if candidate.pointer.size == 0 {
+        // The empty file has no object: git-lfs writes it without downloading anything.
+        fs::File::create(&temp).map_err(|e| io("writing", e))?;
+    } else {
+        fs::copy(&object, &temp).map_err(|e| io("writing", e))?;
+    }
     if candidate.executable {
         fs::set_permissions(&temp, fs::Permissions::from_mode(0o755))
             .map_err(|e| io("chmod", e))?;

@@ -36,6 +36,15 @@ pub enum LfsError {
         actual_size: u64,
     },
 
+    /// A pointer names a clean/smudge extension (`ext-0-gzip ...`): its object holds the
+    /// extension's output, not the file, and hfgit runs no extensions. The pointer was left as it is.
+    #[error("{path} is a Git LFS pointer with the extension {extension:?}, which hfgit does not run: writing its object would put the extension's output, not the file, in the work tree. The pointer was left in place. Check it out with git-lfs and that extension configured, or leave it out (clone(lfs=[...]) / lfs_pull(exclude=[{path:?}])) to fetch the other files.")]
+    UnsupportedExtension { path: String, extension: String },
+
+    /// Objects the server does not have and this repository cannot upload: not in the store.
+    #[error("Cannot push: the Git LFS objects of these files are neither on the server nor in .git/lfs/objects: {}. Fetch them (lfs_pull) or re-add the files, then push again.", paths.join(", "))]
+    ObjectMissingLocally { paths: Vec<String> },
+
     /// The LFS server refused the token, or wants one and none was given (401/403 on the batch or
     /// verify endpoint). `message` is the server's own explanation, already redacted.
     #[error("Git LFS authentication failed: {message}. Check that the token is valid and may access this repository (pass token=... or set HF_TOKEN).")]
@@ -77,6 +86,11 @@ pub enum LfsError {
     /// The remote is not one Git LFS can talk to over HTTP.
     #[error("Git LFS needs an http:// or https:// remote, not {url}")]
     UnsupportedRemote { url: String },
+
+    /// A git-lfs setting (`lfs.url`, `remote.<name>.lfsurl`, ...) names an LFS endpoint that is not
+    /// an `http(s)://` URL; hfgit speaks to LFS servers over HTTP only.
+    #[error("Git LFS endpoint {url:?} (from {setting}) is not an http:// or https:// URL, and hfgit speaks to LFS servers over HTTP only. Set {setting} to an https:// URL, or to an empty value in git config to use the remote's own LFS endpoint.")]
+    UnsupportedEndpoint { setting: String, url: String },
 
     /// A token would travel in clear text to a host other than this machine.
     #[error("Refusing to send a token over plain http:// to {host} for Git LFS: use https://, or no token for anonymous access")]

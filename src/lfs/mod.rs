@@ -8,7 +8,10 @@
 //! - [`pointer`]: encode and recognise pointer files, byte for byte as git-lfs does;
 //! - [`attributes`]: decide from `.gitattributes` which paths are LFS-tracked, with git's rules;
 //! - [`store`]: hash files into `.git/lfs/objects/` and take verified downloads into it;
+//! - [`clean`]: what the clean filter makes of one file (a pointer file passes through);
 //! - [`stage`]: staging with LFS during a commit (what the clean filter does);
+//! - [`config`]: git-lfs's own settings (`lfs.fetchinclude`, `lfs.url`, `GIT_LFS_SKIP_SMUDGE`,
+//!   ...) from git config and `.lfsconfig`, and [`endpoint`]: the LFS server they choose;
 //! - [`error`]: the LFS-specific failures, carried by [`crate::HfGitError::Lfs`].
 //!
 //! The batch API client and the transfers build on these.
@@ -16,6 +19,9 @@
 pub mod attribute_source;
 pub mod attributes;
 pub mod checkout;
+pub mod clean;
+pub mod config;
+pub mod endpoint;
 pub mod error;
 mod glob;
 pub mod path_filter;

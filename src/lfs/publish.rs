@@ -11,15 +11,16 @@ use url::Url;
 use super::scan::pointers_to_push;
 use super::transfer::{upload, LfsRemote, TransferConfig, TransferSummary, UploadItem};
 use super::LfsStore;
-use crate::error::{HfGitError, Result};
+use crate::error::Result;
 use crate::progress::Monitor;
 
-/// Upload the LFS objects of commits from `tip` that `remote_name`'s tracking refs do not reach.
+/// Upload the LFS objects of commits from `tip` that `remote_name`'s tracking refs do not reach,
+/// to the LFS API at `endpoint` (see [`crate::lfs::endpoint`]).
 pub fn upload_pushed_objects(
     repo: &Repository,
     tip: Oid,
     remote_name: &str,
-    remote_url: &Url,
+    endpoint: &Url,
     token: Option<SecretString>,
     config: &TransferConfig,
     monitor: &Monitor,
@@ -29,15 +30,8 @@ pub fn upload_pushed_objects(
     if pointers.is_empty() {
         return Ok(TransferSummary::default());
     }
-    let store = LfsStore::new(repo.path());
-    let missing: Vec<String> = pointers
-        .iter()
-        .filter(|found| !store.contains(&found.pointer.oid, found.pointer.size))
-        .map(|found| found.path.clone())
-        .collect();
-    if !missing.is_empty() {
-        return Err(HfGitError::LfsObjectMissing { paths: missing });
-    }
+    // Objects missing from the store go to the batch request too: the server may have them.
+    let store = LfsStore::for_repository(repo);
     let items = pointers
         .into_iter()
         .map(|found| UploadItem {
@@ -46,7 +40,7 @@ pub fn upload_pushed_objects(
             path: found.path,
         })
         .collect();
-    let remote = LfsRemote::new(remote_url, token)?;
+    let remote = LfsRemote::new(endpoint, token)?;
     Ok(upload(&remote, items, config, monitor)?)
 }
 

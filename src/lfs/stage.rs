@@ -17,12 +17,14 @@ use std::path::{Path, PathBuf};
 use git2::{Index, IndexEntry, IndexTime, Repository};
 
 use super::attribute_source::WorkTreeAttributes;
+use super::clean::{clean_into_store, CleanedFile};
 use super::racy::write_index_after;
 use super::refresh::stale_lfs_entries;
-use super::{track_line, LfsStore, Pointer};
+use super::{track_line, LfsStore};
 use crate::error::{HfGitError, Result};
 use crate::parallel::{map_in_parallel, Progress};
 use crate::progress::{Monitor, Phase};
+use crate::repo::pathspec::Pathspecs;
 
 /// The Hub refuses plain-git blobs of this size or more (hub-protocol.md §7).
 pub const HUB_TEXT_LIMIT: u64 = 10 * 1024 * 1024;
@@ -94,10 +96,12 @@ impl<'r> LfsStaging<'r> {
     pub fn stage_changed_lfs_files(
         &mut self,
         index: &mut Index,
-        pathspecs: &[String],
+        pathspecs: &Pathspecs,
         monitor: &Monitor,
     ) -> Result<()> {
-        let stale = stale_lfs_entries(self.repo, index, &self.workdir, pathspecs)?;
+        let stale = stale_lfs_entries(self.repo, index, &self.workdir, &|path| {
+            pathspecs.matches(path)
+        })?;
         let paths: Vec<String> = stale.into_iter().map(|entry| entry.path).collect();
         if paths.is_empty() {
             return Ok(());
@@ -115,12 +119,12 @@ impl<'r> LfsStaging<'r> {
         paths: &[String],
         monitor: &Monitor,
     ) -> Result<()> {
-        let store = LfsStore::new(self.repo.path());
+        let store = LfsStore::for_repository(self.repo);
         let cleaned = clean_in_parallel(&store, &self.workdir, paths, monitor)?;
-        for (path, pointer, meta) in cleaned {
-            self.newest_mtime = self.newest_mtime.max(meta.modified().ok());
-            let blob = self.repo.blob(&pointer.encode())?;
-            index.add(&index_entry(&path, &meta, blob))?;
+        for (path, file) in cleaned {
+            self.newest_mtime = self.newest_mtime.max(file.meta.modified().ok());
+            let blob = self.repo.blob(&file.blob)?;
+            index.add(&index_entry(&path, &file.meta, blob))?;
         }
         Ok(())
     }
@@ -194,7 +198,7 @@ fn append_track_lines(workdir: &Path, paths: &[String]) -> Result<()> {
         .map_err(|e| HfGitError::io("writing .gitattributes", e))
 }
 
-type Cleaned = (String, Pointer, Metadata);
+type Cleaned = (String, CleanedFile);
 
 /// Hash and store `paths` on up to one thread per core; the slowest file sets the pace.
 fn clean_in_parallel(
@@ -213,10 +217,10 @@ fn clean_in_parallel(
         &progress,
         || Ok(()),
         |(), path| {
-            let (pointer, meta) = store.clean_file_with_stat(&workdir.join(path))?;
-            Ok((path.clone(), pointer, meta))
+            let cleaned = clean_into_store(store, &workdir.join(path))?;
+            Ok((path.clone(), cleaned))
         },
-        |(_, pointer, _)| pointer.size,
+        |(_, cleaned)| cleaned.content_size,
     )
 }
 

@@ -41,6 +41,12 @@ impl LfsStore {
         }
     }
 
+    /// The store of `repo`. It lives in the common git directory, so the main work tree and every
+    /// linked worktree (`git worktree add`) share one store, where git-lfs looks for objects too.
+    pub fn for_repository(repo: &git2::Repository) -> Self {
+        Self::new(repo.commondir())
+    }
+
     pub fn root(&self) -> &Path {
         &self.root
     }

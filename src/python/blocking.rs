@@ -1,7 +1,8 @@
 //! The one way long work leaves Python: a worker thread does it while the caller waits with the
 //! GIL released, waking every 100 ms to deliver progress to a Python callback and to check for
 //! Ctrl-C. An interrupt (or an exception from the callback) cancels the work through the
-//! monitor, gives it a moment to stop and clean up, and is raised in the caller.
+//! monitor, gives it a moment to stop and clean up, and is raised in the caller. The operation's
+//! notices are logged at INFO on the `hfgit` logger when it ends, on the caller's thread.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
@@ -52,6 +53,7 @@ where
         receiver = back;
         match received {
             Ok(outcome) => {
+                log_notices(py, &monitor);
                 if let Some(callback) = progress {
                     report(callback, &monitor, &mut last_reported)?;
                 }
@@ -103,6 +105,23 @@ fn deliver(callback: &Bound<'_, PyAny>, snapshot: &Snapshot) -> PyResult<()> {
         snapshot.bytes,
     ))?;
     Ok(())
+}
+
+/// Log what the operation wanted the user to know. A failing log handler is Python's logging's
+/// own business (it reports through `Handler.handleError`); it never fails the operation.
+fn log_notices(py: Python<'_>, monitor: &Monitor) {
+    let notices = monitor.take_notices();
+    if notices.is_empty() {
+        return;
+    }
+    let logger = py
+        .import("logging")
+        .and_then(|logging| logging.call_method1("getLogger", ("hfgit",)));
+    if let Ok(logger) = logger {
+        for notice in notices {
+            let _ = logger.call_method1("info", ("%s", notice));
+        }
+    }
 }
 
 fn finish<T>(outcome: WorkResult<T>) -> PyResult<T> {

@@ -32,9 +32,10 @@ pub fn class_name(err: &HfGitError) -> &'static str {
         HfGitError::LocalChanges { .. } => "LocalChangesError",
         HfGitError::InsecureTransport { .. } => "InsecureTransportError",
         HfGitError::InvalidInput(_) => "InvalidArgumentError",
+        HfGitError::PathIgnored { .. } => "IgnoredPathError",
+        HfGitError::NestedRepository { .. } => "NestedRepositoryError",
         HfGitError::Io { .. } => "LocalIOError",
         HfGitError::LfsUntracked { .. } => "LfsTrackingError",
-        HfGitError::LfsObjectMissing { .. } => "LfsObjectMissingError",
         HfGitError::Lfs(lfs) => lfs_class_name(lfs),
         HfGitError::Cancelled | HfGitError::Git(_) => "HfGitError",
     }
@@ -49,6 +50,8 @@ fn lfs_class_name(err: &LfsError) -> &'static str {
         LfsError::InsecureTransport { .. } => "InsecureTransportError",
         LfsError::Certificate { .. } | LfsError::CaBundle { .. } => "CertificateError",
         LfsError::ObjectRejected { .. } => "LfsObjectRejectedError",
+        LfsError::UnsupportedExtension { .. } => "LfsExtensionError",
+        LfsError::ObjectMissingLocally { .. } => "LfsObjectMissingError",
         LfsError::Server { .. } | LfsError::Network { .. } | LfsError::Protocol { .. } => {
             "LfsTransferError"
         }

@@ -162,7 +162,7 @@ fn lfs_pull(
         token: token_request(token)?,
         remote_name: remote.to_owned(),
         include,
-        exclude: exclude.unwrap_or_default(),
+        exclude,
         concurrency: lfs_concurrency,
     };
     let summary = run_blocking(py, progress, move |monitor| {
@@ -171,10 +171,11 @@ fn lfs_pull(
     Ok((summary.transferred, summary.bytes))
 }
 
-/// `lfs=None | True` → everything, `False` → nothing, a list of patterns → only those.
+/// `lfs=None` → what git-lfs's settings say, `True` → everything, `False` → nothing, a list of
+/// patterns → only those.
 fn lfs_selection(lfs: Option<&Bound<'_, PyAny>>) -> PyResult<LfsSelection> {
     let Some(lfs) = lfs.filter(|v| !v.is_none()) else {
-        return Ok(LfsSelection::All);
+        return Ok(LfsSelection::Settings);
     };
     if let Ok(flag) = lfs.cast::<pyo3::types::PyBool>() {
         return Ok(if flag.is_true() {

@@ -4,19 +4,25 @@
 //! traffic) and removed again on any failure or cancellation, so a failed clone leaves nothing
 //! half-written. The remote URL stored in `.git/config` is the clean one: the token only ever
 //! travels through the credential callback.
+//!
+//! LFS files are downloaded after the checkout, as git-lfs's smudge filter would: by default
+//! following git-lfs's settings as a fresh `git clone` sees them (the cloned tree's `.lfsconfig`,
+//! global and system git config, `GIT_LFS_SKIP_SMUDGE`), unless `lfs=` says otherwise.
 
 use std::path::{Path, PathBuf};
 
 use git2::build::{CheckoutBuilder, RepoBuilder};
 use git2::{Direction, Repository};
 
-use super::checkout::checkout_with_progress;
+use super::checkout::{checkout_with_progress, lfs_checkout_filter};
 use super::target_dir::CloneTarget;
 use crate::auth::{resolve_token, ProcessEnv, TokenRequest};
 use crate::error::{HfGitError, Result};
 use crate::hub::RemoteSpec;
 use crate::lfs::attribute_source::checkout_may_convert;
 use crate::lfs::checkout::smudge_work_tree;
+use crate::lfs::config::{LfsConfig, Operation};
+use crate::lfs::endpoint::LfsEndpoint;
 use crate::lfs::path_filter::PathFilter;
 use crate::lfs::transfer::TransferConfig;
 use crate::progress::{Monitor, Phase};
@@ -35,6 +41,10 @@ pub struct CloneRequest {
 /// Which LFS files a clone downloads.
 #[derive(Debug, Clone)]
 pub enum LfsSelection {
+    /// What git-lfs would download: nothing when `GIT_LFS_SKIP_SMUDGE` is true, else what
+    /// `lfs.fetchinclude` / `lfs.fetchexclude` allow (everything when they are unset).
+    Settings,
+    /// Everything, whatever the settings say.
     All,
     /// Leave pointers in place and download nothing.
     Nothing,
@@ -90,17 +100,34 @@ pub fn clone_repo(request: CloneRequest, monitor: &Monitor) -> Result<PathBuf> {
         Some(RevisionKind::Commit(spec)) => detach_at(&repo, spec, monitor)?,
         Some(RevisionKind::Branch(_)) | None => check_out_head(&repo, monitor)?,
     }
+    let settings = LfsConfig::load(&repo)?;
     let filter = match &request.lfs {
+        LfsSelection::Settings => lfs_checkout_filter(&settings, monitor),
         LfsSelection::All => Some(PathFilter::default()),
         LfsSelection::Nothing => None,
         LfsSelection::Matching(patterns) => Some(PathFilter::new(Some(patterns), &[])),
     };
     if let Some(filter) = filter {
+        let endpoint = LfsEndpoint::resolve(
+            &settings,
+            "origin",
+            &remote_url,
+            lfs_token,
+            Operation::Download,
+            monitor,
+        )?;
         let config = TransferConfig {
             concurrency: request.lfs_concurrency.max(1),
             ..TransferConfig::default()
         };
-        smudge_work_tree(&repo, &remote_url, lfs_token, &filter, &config, monitor)?;
+        smudge_work_tree(
+            &repo,
+            &endpoint.url,
+            endpoint.token,
+            &filter,
+            &config,
+            monitor,
+        )?;
     }
     if monitor.is_cancelled() {
         return Err(HfGitError::Cancelled);

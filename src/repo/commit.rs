@@ -1,9 +1,11 @@
 //! Recording the work tree as a commit, the way `git add -A && git commit` would.
 
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use git2::{Repository, Signature};
 
+use super::pathspec::Pathspecs;
 use super::stage::stage_work_tree;
 use crate::error::{HfGitError, Result};
 use crate::lfs::racy::write_index_after;
@@ -37,25 +39,32 @@ pub fn commit(request: CommitRequest, monitor: &Monitor) -> Result<git2::Oid> {
 
     let mut index = repo.index()?;
     let pathspecs = match &request.paths {
-        None => vec![".".to_owned()],
-        Some(paths) => paths
-            .iter()
-            .map(|path| relative_pathspec(&workdir, path))
-            .collect::<Result<Vec<_>>>()?,
+        None => Pathspecs::everything(),
+        Some(paths) => Pathspecs::new(&workdir, &index, paths)?,
     };
     let mut lfs = LfsStaging::new(&repo, &workdir, request.lfs_auto_track);
     lfs.stage_changed_lfs_files(&mut index, &pathspecs, monitor)?;
     stage_work_tree(&repo, &mut index, &pathspecs, &mut lfs, monitor)?;
     let staged = lfs.finish(&mut index, monitor)?;
     write_index_after(&mut index, &repo.path().join("index"), staged.newest_mtime)?;
-    let tree_id = index.write_tree()?;
-    let tree = repo.find_tree(tree_id)?;
 
     let parent = match repo.head() {
         Ok(head) => Some(head.peel_to_commit()?),
         Err(err) if err.code() == git2::ErrorCode::UnbornBranch => None,
         Err(err) => return Err(err.into()),
     };
+    let tree_id = if pathspecs.is_everything() {
+        index.write_tree()?
+    } else {
+        only_these_paths(
+            &repo,
+            &index,
+            parent.as_ref(),
+            &pathspecs,
+            &staged.auto_tracked,
+        )?
+    };
+    let tree = repo.find_tree(tree_id)?;
     let unchanged = parent
         .as_ref()
         .map_or(tree.is_empty(), |p| p.tree_id() == tree_id);
@@ -74,77 +83,40 @@ pub fn commit(request: CommitRequest, monitor: &Monitor) -> Result<git2::Oid> {
     Ok(id)
 }
 
-/// `path` as a pathspec relative to the work tree; anything outside it is refused.
-fn relative_pathspec(workdir: &Path, path: &Path) -> Result<String> {
-    let absolute = if path.is_absolute() {
-        path.to_path_buf()
-    } else {
-        workdir.join(path)
+/// The tree of `git commit --only -- <pathspecs>`: the parent's tree with the index's version of
+/// every path the pathspecs cover, and nothing else that the index may hold staged. A
+/// `.gitattributes` that auto-tracking just extended goes with the files it now tracks.
+fn only_these_paths(
+    repo: &Repository,
+    index: &git2::Index,
+    parent: Option<&git2::Commit<'_>>,
+    pathspecs: &Pathspecs,
+    auto_tracked: &[String],
+) -> Result<git2::Oid> {
+    let mut selected = git2::Index::new()?;
+    if let Some(parent) = parent {
+        selected.read_tree(&parent.tree()?)?;
+    }
+    let covered = |path: &[u8]| {
+        std::str::from_utf8(path).is_ok_and(|path| {
+            pathspecs.matches(path) || (!auto_tracked.is_empty() && path == ".gitattributes")
+        })
     };
-    let normalized = normalize(&absolute);
-    let root = normalize(
-        &workdir
-            .canonicalize()
-            .unwrap_or_else(|_| workdir.to_path_buf()),
-    );
-    let resolved = resolve_existing_prefix(&normalized);
-    let relative = resolved.strip_prefix(&root).map_err(|_| {
-        HfGitError::invalid(format!(
-            "path {} is outside the work tree {}",
-            path.display(),
-            workdir.display()
-        ))
-    })?;
-    if relative.starts_with(".git") {
-        return Err(HfGitError::invalid(format!(
-            "path {} is inside .git",
-            path.display()
-        )));
+    let dropped: Vec<Vec<u8>> = selected
+        .iter()
+        .filter(|entry| covered(&entry.path))
+        .map(|entry| entry.path)
+        .collect();
+    for path in dropped {
+        selected.remove_path(Path::new(std::ffi::OsStr::from_bytes(&path)))?;
     }
-    let text = relative.to_string_lossy().replace('\\', "/");
-    Ok(if text.is_empty() {
-        ".".to_owned()
-    } else {
-        text
-    })
-}
-
-/// Lexically remove `.` and `..` so `sub/../../x` cannot slip out of the work tree.
-fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for component in path.components() {
-        match component {
-            std::path::Component::ParentDir => {
-                out.pop();
-            }
-            std::path::Component::CurDir => {}
-            other => out.push(other),
+    for entry in index.iter() {
+        let stage = (entry.flags >> 12) & 0x3;
+        if stage == 0 && covered(&entry.path) {
+            selected.add(&entry)?;
         }
     }
-    out
-}
-
-/// Resolve symlinks in the longest existing prefix, so a link pointing outside is caught.
-fn resolve_existing_prefix(path: &Path) -> PathBuf {
-    let mut existing = path.to_path_buf();
-    let mut rest = Vec::new();
-    while !existing.exists() {
-        match (
-            existing.file_name().map(|n| n.to_owned()),
-            existing.parent(),
-        ) {
-            (Some(name), Some(parent)) => {
-                rest.push(name);
-                existing = parent.to_path_buf();
-            }
-            _ => return path.to_path_buf(),
-        }
-    }
-    let mut resolved = existing.canonicalize().unwrap_or(existing);
-    for name in rest.into_iter().rev() {
-        resolved.push(name);
-    }
-    resolved
+    Ok(selected.write_tree_to(repo)?)
 }
 
 fn signature(repo: &Repository, author: Option<&str>) -> Result<Signature<'static>> {
@@ -177,28 +149,6 @@ fn parse_author(author: &str) -> Result<Signature<'static>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn paths_inside_the_work_tree_become_relative_pathspecs() {
-        let tmp = tempfile::tempdir().unwrap();
-        let root = tmp.path();
-        assert_eq!(
-            relative_pathspec(root, Path::new("a/b.txt")).unwrap(),
-            "a/b.txt"
-        );
-        assert_eq!(relative_pathspec(root, &root.join("c")).unwrap(), "c");
-        assert_eq!(relative_pathspec(root, Path::new("a/../d")).unwrap(), "d");
-    }
-
-    #[test]
-    fn paths_outside_the_work_tree_are_refused() {
-        let tmp = tempfile::tempdir().unwrap();
-        let root = tmp.path().join("repo");
-        std::fs::create_dir(&root).unwrap();
-        assert!(relative_pathspec(&root, Path::new("../x")).is_err());
-        assert!(relative_pathspec(&root, Path::new("/etc/passwd")).is_err());
-        assert!(relative_pathspec(&root, Path::new(".git/config")).is_err());
-    }
 
     #[test]
     fn author_must_be_name_and_email() {

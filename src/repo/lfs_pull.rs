@@ -1,5 +1,7 @@
-//! `Repository.lfs_pull`: download LFS files a clone left as pointers (`clone(lfs=False)`, or an
-//! include list), like `git lfs pull`.
+//! `Repository.lfs_pull`: download LFS files a clone left as pointers (`clone(lfs=False)`, an
+//! include list, `GIT_LFS_SKIP_SMUDGE`, `lfs.fetchexclude`), like `git lfs pull`: the include and
+//! exclude lists default to `lfs.fetchinclude` / `lfs.fetchexclude`, `GIT_LFS_SKIP_SMUDGE` does
+//! not apply, and the endpoint is the one git-lfs settings choose.
 
 use std::path::PathBuf;
 
@@ -8,7 +10,8 @@ use crate::auth::{resolve_token, ProcessEnv, TokenRequest};
 use crate::error::Result;
 use crate::hub::ensure_token_transport_is_safe;
 use crate::lfs::checkout::smudge_work_tree;
-use crate::lfs::path_filter::PathFilter;
+use crate::lfs::config::{LfsConfig, Operation};
+use crate::lfs::endpoint::LfsEndpoint;
 use crate::lfs::transfer::{TransferConfig, TransferSummary};
 use crate::progress::{Monitor, Phase};
 
@@ -16,8 +19,10 @@ pub struct LfsPullRequest {
     pub local_dir: PathBuf,
     pub token: TokenRequest,
     pub remote_name: String,
+    /// Replaces `lfs.fetchinclude` when given.
     pub include: Option<Vec<String>>,
-    pub exclude: Vec<String>,
+    /// Replaces `lfs.fetchexclude` when given.
+    pub exclude: Option<Vec<String>>,
     pub concurrency: usize,
 }
 
@@ -26,12 +31,28 @@ pub fn lfs_pull(request: LfsPullRequest, monitor: &Monitor) -> Result<TransferSu
     let spec = remote_spec(&repo, &request.remote_name)?;
     let token = resolve_token(request.token, spec.url_token, &ProcessEnv);
     ensure_token_transport_is_safe(&spec.url, token.is_some())?;
-    let filter = PathFilter::new(request.include.as_deref(), &request.exclude);
+    let settings = LfsConfig::load(&repo)?;
+    let filter = settings.fetch_filter(request.include, request.exclude);
+    let endpoint = LfsEndpoint::resolve(
+        &settings,
+        &request.remote_name,
+        &spec.url,
+        token,
+        Operation::Download,
+        monitor,
+    )?;
     let config = TransferConfig {
         concurrency: request.concurrency.max(1),
         ..TransferConfig::default()
     };
-    let summary = smudge_work_tree(&repo, &spec.url, token, &filter, &config, monitor)?;
+    let summary = smudge_work_tree(
+        &repo,
+        &endpoint.url,
+        endpoint.token,
+        &filter,
+        &config,
+        monitor,
+    )?;
     monitor.report(Phase::Done, 1, 1, summary.bytes);
     Ok(summary)
 }

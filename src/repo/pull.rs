@@ -2,17 +2,20 @@
 //!
 //! A notebook user who pulls wants either the new commits or a clear reason why not; merging is
 //! left to them, so a diverged branch or local edits in the way are reported, never resolved.
+//! LFS files the fast-forward brings are downloaded as git-lfs's smudge filter would, following
+//! `GIT_LFS_SKIP_SMUDGE`, `lfs.fetchinclude` / `lfs.fetchexclude` and the configured endpoint.
 
 use std::path::PathBuf;
 
 use git2::Oid;
 
-use super::checkout::checkout_with_progress;
+use super::checkout::{checkout_with_progress, lfs_checkout_filter};
 use super::upstream::{remote_spec, resolve_upstream};
 use crate::auth::{resolve_token, ProcessEnv, TokenRequest};
 use crate::error::{HfGitError, Result};
 use crate::lfs::checkout::smudge_work_tree;
-use crate::lfs::path_filter::PathFilter;
+use crate::lfs::config::{LfsConfig, Operation};
+use crate::lfs::endpoint::LfsEndpoint;
 use crate::lfs::transfer::TransferConfig;
 use crate::progress::{Monitor, Phase};
 use crate::remote::RemoteSession;
@@ -31,11 +34,19 @@ pub struct PullOutcome {
 
 pub fn pull(request: PullRequest, monitor: &Monitor) -> Result<PullOutcome> {
     let repo = super::open_work_tree(&request.local_dir)?;
-    let upstream = resolve_upstream(&repo, &request.remote_name, None)?;
+    let detached = || {
+        HfGitError::DetachedHead {
+        path: request.local_dir.clone(),
+        advice: "pull() fast-forwards the checked-out branch and there is none; check out a branch first (with git, `git switch main`)",
+    }
+    };
+    let upstream =
+        resolve_upstream(&repo, &request.remote_name, None).map_err(|err| match err {
+            HfGitError::DetachedHead { .. } => detached(),
+            other => other,
+        })?;
     let Some(branch) = upstream.local_branch.clone() else {
-        return Err(HfGitError::DetachedHead {
-            path: request.local_dir,
-        });
+        return Err(detached());
     };
     let spec = remote_spec(&repo, &request.remote_name)?;
     let token = resolve_token(request.token, spec.url_token, &ProcessEnv);
@@ -80,14 +91,25 @@ pub fn pull(request: PullRequest, monitor: &Monitor) -> Result<PullOutcome> {
     let mut checkout = checkout_with_progress(monitor);
     repo.checkout_tree(target.as_object(), Some(&mut checkout))?;
     repo.reference(&upstream.local_ref, fetched, true, "pull: fast-forward")?;
-    smudge_work_tree(
-        &repo,
-        &remote_url,
-        lfs_token,
-        &PathFilter::default(),
-        &TransferConfig::default(),
-        monitor,
-    )?;
+    let settings = LfsConfig::load(&repo)?;
+    if let Some(filter) = lfs_checkout_filter(&settings, monitor) {
+        let endpoint = LfsEndpoint::resolve(
+            &settings,
+            &request.remote_name,
+            &remote_url,
+            lfs_token,
+            Operation::Download,
+            monitor,
+        )?;
+        smudge_work_tree(
+            &repo,
+            &endpoint.url,
+            endpoint.token,
+            &filter,
+            &TransferConfig::default(),
+            monitor,
+        )?;
+    }
     monitor.report(Phase::Done, 1, 1, monitor.snapshot().bytes);
     Ok(PullOutcome {
         old_head: local,

@@ -3,7 +3,8 @@
 //! A push is only reported as done when every ref was accepted: libgit2 returns success even
 //! when the server refused a ref, and says so only through `push_update_reference`, so refusals
 //! are collected there and raised. Nothing local changes on failure; on success the
-//! remote-tracking ref is moved, as `git push` does.
+//! remote-tracking ref is moved, as `git push` does. LFS objects go to the endpoint git-lfs's
+//! settings choose for uploads (`lfs.pushurl`, `lfs.url`, `remote.<name>.lfspushurl`, ...).
 
 use std::path::PathBuf;
 
@@ -12,6 +13,8 @@ use git2::{Direction, Oid};
 use super::upstream::{remote_spec, resolve_upstream};
 use crate::auth::{resolve_token, ProcessEnv, TokenRequest};
 use crate::error::{HfGitError, Result};
+use crate::lfs::config::{LfsConfig, Operation};
+use crate::lfs::endpoint::LfsEndpoint;
 use crate::lfs::publish::upload_pushed_objects;
 use crate::lfs::transfer::TransferConfig;
 use crate::progress::{Monitor, Phase};
@@ -59,12 +62,20 @@ pub fn push(request: PushRequest, monitor: &Monitor) -> Result<PushOutcome> {
         ref_name: Some(upstream.remote_ref()),
         ..TransferConfig::default()
     };
+    let endpoint = LfsEndpoint::resolve(
+        &LfsConfig::load(&repo)?,
+        &request.remote_name,
+        &remote_url,
+        lfs_token,
+        Operation::Upload,
+        monitor,
+    )?;
     let lfs = upload_pushed_objects(
         &repo,
         local_tip,
         &request.remote_name,
-        &remote_url,
-        lfs_token,
+        &endpoint.url,
+        endpoint.token,
         &lfs_config,
         monitor,
     )?;

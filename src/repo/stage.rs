@@ -16,6 +16,7 @@ use std::path::Path;
 
 use git2::{Index, IndexEntry, Repository, Status, StatusOptions};
 
+use super::pathspec::Pathspecs;
 use crate::error::{HfGitError, Result};
 use crate::lfs::attribute_source::WorkTreeAttributes;
 use crate::lfs::stage::{index_entry, LfsStaging};
@@ -34,7 +35,13 @@ pub struct WorkTreeChanges {
 }
 
 /// The changes `git add -A -- <pathspecs>` would stage (ignored files left out).
-pub fn work_tree_changes(repo: &Repository, pathspecs: &[String]) -> Result<WorkTreeChanges> {
+///
+/// Refuses, before anything is staged, what `git add` would not take as asked: a path the
+/// pathspecs name literally that `.gitignore` excludes ([`HfGitError::PathIgnored`]), and a
+/// directory that is a repository of its own ([`HfGitError::NestedRepository`]), which git would
+/// reduce to a gitlink without its files.
+pub fn work_tree_changes(repo: &Repository, pathspecs: &Pathspecs) -> Result<WorkTreeChanges> {
+    refuse_ignored_literals(repo, pathspecs)?;
     let mut options = StatusOptions::new();
     options
         .show(git2::StatusShow::Workdir)
@@ -42,20 +49,23 @@ pub fn work_tree_changes(repo: &Repository, pathspecs: &[String]) -> Result<Work
         .recurse_untracked_dirs(true)
         .include_ignored(false)
         .exclude_submodules(true);
-    // libgit2's status matches "." against no path; leaving the pathspecs out means everything.
-    if !pathspecs.iter().any(|spec| spec == ".") {
-        for spec in pathspecs {
-            options.pathspec(spec);
-        }
-    }
+    pathspecs.narrow(&mut options);
     let mut changes = WorkTreeChanges::default();
+    let mut nested = Vec::new();
     for entry in repo.statuses(Some(&mut options))?.iter() {
         let Ok(path) = entry.path() else { continue };
-        // A directory here is a nested repository: `git add` would record it as a gitlink.
-        if path.ends_with('/') {
+        if !pathspecs.matches(path.trim_end_matches('/')) {
             continue;
         }
         let flags = entry.status();
+        // An untracked directory listed whole is a repository of its own (libgit2 recurses into
+        // every other untracked directory).
+        if path.ends_with('/') {
+            if flags.contains(Status::WT_NEW) {
+                nested.push(path.to_owned());
+            }
+            continue;
+        }
         if flags.contains(Status::WT_DELETED) {
             changes.deleted.push(path.to_owned());
         } else if flags.intersects(
@@ -67,7 +77,35 @@ pub fn work_tree_changes(repo: &Repository, pathspecs: &[String]) -> Result<Work
             }
         }
     }
+    if !nested.is_empty() {
+        return Err(HfGitError::NestedRepository {
+            path: repo.workdir().unwrap_or(repo.path()).to_path_buf(),
+            paths: nested,
+        });
+    }
     Ok(changes)
+}
+
+/// `git add -- <path>` refuses a path that `.gitignore` excludes and the index does not have.
+fn refuse_ignored_literals(repo: &Repository, pathspecs: &Pathspecs) -> Result<()> {
+    let Some(workdir) = repo.workdir() else {
+        return Ok(());
+    };
+    let index = repo.index()?;
+    let mut ignored = Vec::new();
+    for path in pathspecs.literals() {
+        let on_disk = fs::symlink_metadata(workdir.join(path)).is_ok();
+        let tracked = index.get_path(Path::new(path), 0).is_some()
+            || index.find_prefix(Path::new(&format!("{path}/"))).is_ok();
+        if on_disk && !tracked && repo.status_should_ignore(Path::new(path))? {
+            ignored.push(path.to_owned());
+        }
+    }
+    if ignored.is_empty() {
+        Ok(())
+    } else {
+        Err(HfGitError::PathIgnored { paths: ignored })
+    }
 }
 
 /// Stage every change under `pathspecs`: LFS paths go to `lfs` (which stages them when it
@@ -75,7 +113,7 @@ pub fn work_tree_changes(repo: &Repository, pathspecs: &[String]) -> Result<Work
 pub fn stage_work_tree(
     repo: &Repository,
     index: &mut Index,
-    pathspecs: &[String],
+    pathspecs: &Pathspecs,
     lfs: &mut LfsStaging<'_>,
     monitor: &Monitor,
 ) -> Result<()> {
@@ -192,7 +230,7 @@ mod tests {
         fs::write(tmp.path().join(".gitignore"), "*.log\n").unwrap();
         fs::write(tmp.path().join("noise.log"), "ignored\n").unwrap();
 
-        let changes = work_tree_changes(&repo, &[".".to_owned()]).unwrap();
+        let changes = work_tree_changes(&repo, &Pathspecs::everything()).unwrap();
 
         assert_eq!(changes.deleted, ["gone.txt"]);
         assert_eq!(changes.present, [".gitignore", "edited.txt", "sub/new.txt"]);
@@ -205,7 +243,9 @@ mod tests {
         fs::write(tmp.path().join("sub/new.txt"), "new\n").unwrap();
         fs::write(tmp.path().join("top.txt"), "top\n").unwrap();
 
-        let changes = work_tree_changes(&repo, &["sub".to_owned()]).unwrap();
+        let index = repo.index().unwrap();
+        let specs = Pathspecs::new(tmp.path(), &index, &["sub".into()]).unwrap();
+        let changes = work_tree_changes(&repo, &specs).unwrap();
 
         assert_eq!(changes.present, ["sub/new.txt"]);
     }
@@ -227,7 +267,7 @@ mod tests {
         stage_work_tree(
             &repo,
             &mut index,
-            &[".".to_owned()],
+            &Pathspecs::everything(),
             &mut lfs,
             &Monitor::default(),
         )

@@ -6,9 +6,9 @@ use std::path::Path;
 use git2::{Repository, Status, StatusOptions};
 
 use crate::lfs::attribute_source::WorkTreeAttributes;
+use crate::lfs::clean::cleaned_blob;
 use crate::lfs::racy::write_index_after;
-use crate::lfs::refresh::stale_lfs_entries;
-use crate::lfs::sha256_file;
+use crate::lfs::refresh::{stale_lfs_entries, StaleLfsEntry};
 use crate::lfs::stage::index_entry;
 
 use crate::error::Result;
@@ -96,42 +96,49 @@ pub fn status(local_dir: &Path) -> Result<Vec<StatusEntry>> {
     Ok(entries)
 }
 
-/// Decide the LFS files whose stat data changed by their pointer, the way git with git-lfs does,
-/// instead of letting libgit2 compare their bytes with the pointer blob (which never matches and
-/// costs a full SHA-1 pass per look). Unchanged ones get fresh stat data in the index, as `git
-/// status` refreshes it; changed ones are marked modified for libgit2 in memory only, and are
+/// Decide the LFS files whose stat data changed by the blob the clean filter would make of them,
+/// the way git with git-lfs does, instead of letting libgit2 compare their bytes with the pointer
+/// blob (which never matches and costs a full SHA-1 pass per look). Unchanged ones get fresh stat
+/// data in the index, as `git status` refreshes it, and keep the mode the index records: a look
+/// never stages anything. Changed ones are marked modified for libgit2 in memory only, and are
 /// returned so they are reported even if libgit2 says nothing of them.
 fn settle_changed_lfs_files(repo: &Repository) -> Result<BTreeSet<String>> {
     let Some(workdir) = repo.workdir().map(Path::to_path_buf) else {
         return Ok(BTreeSet::new());
     };
     let mut index = repo.index()?;
-    let stale = stale_lfs_entries(repo, &index, &workdir, &[".".to_owned()])?;
+    let stale = stale_lfs_entries(repo, &index, &workdir, &|_| true)?;
     let mut unchanged = Vec::new();
     let mut changed = Vec::new();
     for entry in stale {
-        let same = sha256_file(&workdir.join(&entry.path))
-            .is_ok_and(|(oid, size)| oid == entry.recorded.oid && size == entry.recorded.size);
+        let same = cleaned_blob(&workdir.join(&entry.path)).is_ok_and(|blob| {
+            git2::Oid::hash_object(git2::ObjectType::Blob, &blob).is_ok_and(|id| id == entry.blob)
+        });
         if same {
             unchanged.push(entry);
         } else {
             changed.push(entry);
         }
     }
+    let recorded = |entry: &StaleLfsEntry| {
+        let mut refreshed = index_entry(&entry.path, &entry.meta, entry.blob);
+        refreshed.mode = entry.mode;
+        refreshed
+    };
     if !unchanged.is_empty() {
         let newest = unchanged
             .iter()
             .filter_map(|e| e.meta.modified().ok())
             .max();
         for entry in &unchanged {
-            index.add(&index_entry(&entry.path, &entry.meta, entry.blob))?;
+            index.add(&recorded(entry))?;
         }
         write_index_after(&mut index, &repo.path().join("index"), newest)?;
     }
     for entry in &changed {
         // In memory only: a recorded size unlike the file's makes libgit2 call it modified from
         // stat data alone, where matching stat data would look racy and be hashed anyway.
-        let mut marker = index_entry(&entry.path, &entry.meta, entry.blob);
+        let mut marker = recorded(entry);
         marker.file_size = marker.file_size.wrapping_add(1);
         index.add(&marker)?;
     }

@@ -48,7 +48,11 @@ pub fn resolve_upstream(
         }
         (Some(local), Some(explicit)) => (format!("refs/heads/{local}"), explicit),
         (None, Some(explicit)) => ("HEAD".to_owned(), explicit),
-        (None, None) => return Err(HfGitError::DetachedHead { path: workdir }),
+        (None, None) => return Err(HfGitError::DetachedHead {
+            path: workdir,
+            advice:
+                "check out a branch, or pass branch= to push() to say which remote branch to update",
+        }),
         (Some(local), None) => {
             let merge = repo
                 .config()?

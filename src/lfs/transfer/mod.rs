@@ -30,6 +30,7 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub(crate) use remote::short_url;
 pub use remote::LfsRemote;
 
 use crate::lfs::error::LfsError;

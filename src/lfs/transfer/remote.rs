@@ -1,9 +1,10 @@
-//! The LFS endpoint of one git remote, and the one rule for where its token may go.
+//! One LFS API endpoint, and the one rule for where its token may go among the URLs it hands out.
 //!
 //! The token belongs to the Hub, not to whoever stores the bytes: upload and download hrefs are
 //! usually presigned URLs on a storage host, and a token sent there would leak to that host's logs.
 //! So the token goes to the batch endpoint and to hrefs that are plainly part of the same LFS API
-//! (same scheme, host and port, path under the LFS base), and nowhere else.
+//! (same scheme, host and port, path under the LFS base), and nowhere else. Which endpoint, and
+//! whether it gets the token at all, is decided before, by [`crate::lfs::endpoint`].
 
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
@@ -14,7 +15,7 @@ use crate::auth::redact::{redact_text, SecretGuard};
 use crate::hub::is_loopback_host;
 use crate::lfs::error::LfsError;
 
-/// The LFS endpoint of one git remote, plus the token to present to it.
+/// One LFS API endpoint, plus the token to present to it.
 pub struct LfsRemote {
     base: Url,
     authorization: Option<SecretString>,
@@ -32,13 +33,13 @@ impl std::fmt::Debug for LfsRemote {
 }
 
 impl LfsRemote {
-    /// The LFS API of the git remote `remote_url` (already free of userinfo): `{remote}.git/info/lfs`,
-    /// or `{remote}/info/lfs` when the remote already ends in `.git`.
+    /// The LFS API whose base URL is `endpoint` (batch requests go to
+    /// `{endpoint}/objects/batch`), as [`crate::lfs::endpoint::LfsEndpoint::resolve`] chose it.
     ///
     /// Refuses a token over plain http to anything but this machine, and reads the CA bundles named
     /// by `REQUESTS_CA_BUNDLE` / `SSL_CERT_FILE` now, so a bad bundle fails before any transfer.
-    pub fn new(remote_url: &Url, token: Option<SecretString>) -> Result<Self, LfsError> {
-        let base = lfs_base_url(remote_url)?;
+    pub fn new(endpoint: &Url, token: Option<SecretString>) -> Result<Self, LfsError> {
+        let base = api_base(endpoint)?;
         if token.is_some() && base.scheme() == "http" && !is_loopback_host(&base) {
             return Err(LfsError::InsecureTransport {
                 host: base.host_str().unwrap_or_default().to_owned(),
@@ -102,25 +103,21 @@ impl LfsRemote {
     }
 }
 
-fn lfs_base_url(remote_url: &Url) -> Result<Url, LfsError> {
-    if !matches!(remote_url.scheme(), "http" | "https") || remote_url.host().is_none() {
+/// `endpoint` as an http(s) base URL without trailing slash, user info, query or fragment.
+fn api_base(endpoint: &Url) -> Result<Url, LfsError> {
+    if !matches!(endpoint.scheme(), "http" | "https") || endpoint.host().is_none() {
         return Err(LfsError::UnsupportedRemote {
-            url: redact_text(&short_url(remote_url)),
+            url: redact_text(&short_url(endpoint)),
         });
     }
-    let mut base = remote_url.clone();
+    let mut base = endpoint.clone();
     // The caller promises a clean URL; make sure of it, since this one is printed in errors.
     let _ = base.set_username("");
     let _ = base.set_password(None);
     base.set_query(None);
     base.set_fragment(None);
-    let path = remote_url.path().trim_end_matches('/');
-    let lfs_path = if path.ends_with(".git") {
-        format!("{path}/info/lfs")
-    } else {
-        format!("{path}.git/info/lfs")
-    };
-    base.set_path(&lfs_path);
+    let path = endpoint.path().trim_end_matches('/').to_owned();
+    base.set_path(&path);
     Ok(base)
 }
 
@@ -177,35 +174,26 @@ mod tests {
     }
 
     #[test]
-    fn lfs_base_is_the_remote_with_git_suffix_and_info_lfs() {
-        let cases = [
+    fn the_batch_url_is_under_the_endpoint() {
+        for (endpoint, expected) in [
             (
-                "https://huggingface.co/alice/model",
+                "https://huggingface.co/alice/model.git/info/lfs",
                 "https://huggingface.co/alice/model.git/info/lfs",
             ),
             (
-                "https://huggingface.co/alice/model.git",
-                "https://huggingface.co/alice/model.git/info/lfs",
+                "https://lfs.example.com/alice/model/",
+                "https://lfs.example.com/alice/model",
             ),
-            (
-                "https://huggingface.co/datasets/alice/data/",
-                "https://huggingface.co/datasets/alice/data.git/info/lfs",
-            ),
-            (
-                "http://127.0.0.1:8080/gpt2",
-                "http://127.0.0.1:8080/gpt2.git/info/lfs",
-            ),
-        ];
-        for (remote_url, expected) in cases {
-            let remote = remote(remote_url);
+        ] {
+            let remote = remote(endpoint);
             assert_eq!(remote.base_url().as_str(), expected);
             assert_eq!(remote.batch_url(), format!("{expected}/objects/batch"));
         }
     }
 
     #[test]
-    fn lfs_base_drops_userinfo_query_and_fragment() {
-        let remote = remote("https://u:p@hub.example/a/b?x=1#frag");
+    fn the_endpoint_drops_userinfo_query_and_fragment() {
+        let remote = remote("https://u:p@hub.example/a/b.git/info/lfs?x=1#frag");
         assert_eq!(
             remote.base_url().as_str(),
             "https://hub.example/a/b.git/info/lfs"
@@ -213,7 +201,7 @@ mod tests {
     }
 
     #[test]
-    fn non_http_remote_is_refused() {
+    fn non_http_endpoint_is_refused() {
         let err = LfsRemote::new(&Url::parse("ssh://git@host/a/b").unwrap(), None).unwrap_err();
         assert!(matches!(err, LfsError::UnsupportedRemote { .. }), "{err}");
         assert!(!err.to_string().contains("git@"));
@@ -231,7 +219,7 @@ mod tests {
 
     #[test]
     fn token_goes_to_hrefs_under_the_lfs_base_on_the_same_origin() {
-        let remote = remote("https://huggingface.co/alice/model");
+        let remote = remote("https://huggingface.co/alice/model.git/info/lfs");
         assert!(may_go(
             &remote,
             "https://huggingface.co/alice/model.git/info/lfs/objects/batch"
@@ -252,7 +240,7 @@ mod tests {
 
     #[test]
     fn token_never_goes_to_another_host_scheme_port_or_path() {
-        let remote = remote("https://huggingface.co/alice/model");
+        let remote = remote("https://huggingface.co/alice/model.git/info/lfs");
         for href in [
             // presigned storage on another host
             "https://s3.us-east-1.amazonaws.com/lfs.huggingface.co/repos/ab/cd/x?X-Amz-Signature=1",
@@ -275,7 +263,7 @@ mod tests {
 
     #[test]
     fn authorization_is_basic_with_the_fixed_username() {
-        let remote = remote_with_token("https://hub.example/a/b").unwrap();
+        let remote = remote_with_token("https://hub.example/a/b.git/info/lfs").unwrap();
         let inside = Url::parse("https://hub.example/a/b.git/info/lfs/objects/batch").unwrap();
         let outside = Url::parse("https://storage.example/a/b.git/info/lfs/x").unwrap();
         assert_eq!(

@@ -102,6 +102,7 @@ fn plan_batch<'a>(
         ctx.ref_name,
     )?;
     let mut jobs = Vec::new();
+    let mut missing = Vec::new();
     for (item, object) in chunk.iter().zip(answer.objects) {
         let (action, verify) = match object.outcome {
             Outcome::Rejected { code, message } => {
@@ -116,6 +117,12 @@ fn plan_batch<'a>(
                 verify,
             } => (action, verify),
         };
+        // A clone made without downloading every LFS file can push commits that only move its
+        // pointers: that is fine while the server has the objects (git-lfs checks the same way).
+        if !item.source.is_file() {
+            missing.push(item.path.clone());
+            continue;
+        }
         let plan = match answer.transfer {
             Transfer::Multipart => {
                 plan_parts(&action.header, item.pointer.size).map_err(|detail| {
@@ -138,6 +145,9 @@ fn plan_batch<'a>(
                 authenticated: object.authenticated,
             }),
         }
+    }
+    if !missing.is_empty() {
+        return Err(LfsError::ObjectMissingLocally { paths: missing });
     }
     Ok(jobs)
 }

@@ -195,7 +195,7 @@ fn fast_config() -> TransferConfig {
 
 fn remote_for(server: &Server, token: bool) -> LfsRemote {
     LfsRemote::new(
-        &server.url("/alice/model"),
+        &server.url("/alice/model.git/info/lfs"),
         token.then(|| SecretString::from(TOKEN.to_owned())),
     )
     .unwrap()
