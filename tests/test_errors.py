@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
+import re
+from pathlib import Path
+
 import hfgit
 import pytest
+
+SOURCES = Path(__file__).resolve().parent.parent / "src"
 
 
 @pytest.mark.parametrize(
@@ -24,6 +30,9 @@ import pytest
         (hfgit.DetachedHeadError, hfgit.HfGitError),
         (hfgit.DivergedError, hfgit.HfGitError),
         (hfgit.LocalChangesError, hfgit.HfGitError),
+        (hfgit.IgnoredPathError, hfgit.InvalidArgumentError),
+        (hfgit.NestedRepositoryError, hfgit.HfGitError),
+        (hfgit.LfsExtensionError, hfgit.LfsError),
     ],
 )
 def test_each_error_is_an_hfgit_error_and_its_builtin(
@@ -42,3 +51,26 @@ def test_push_rejected_error_carries_the_ref_and_reason() -> None:
         "pre-receive hook declined",
         "rejected",
     )
+
+
+def _parameters_of_the_public_api() -> set[str]:
+    calls = [hfgit.clone, hfgit.commit, hfgit.push, hfgit.CheckpointPusher]
+    calls += [
+        member
+        for name, member in inspect.getmembers(hfgit.Repository, inspect.isfunction)
+        if not name.startswith("_")
+    ]
+    return {name for call in calls for name in inspect.signature(call).parameters}
+
+
+def test_every_option_an_error_message_points_at_exists_in_the_api() -> None:
+    """A message that says "pass branch=" must name a parameter some public call really has."""
+    known = _parameters_of_the_public_api()
+    named: dict[str, str] = {}
+    for source in SOURCES.rglob("*.rs"):
+        for message in re.findall(r'"((?:[^"\\]|\\.)*)"', source.read_text(encoding="utf-8")):
+            for option in re.findall(r"\b([a-z_]+)=(?:[A-Z.\[]|\.\.\.|\s|$)", message):
+                named.setdefault(option, str(source.relative_to(SOURCES)))
+    assert named, "the scan found no options at all: the pattern is broken"
+    unknown = {option: where for option, where in named.items() if option not in known}
+    assert not unknown, f"messages name options no public call has: {unknown}"

@@ -39,6 +39,7 @@ from .exceptions import (
     NotARepositoryError,
     NothingToCommitError,
     PushRejectedError,
+    RepositoryLockedError,
     RepositoryNotFoundError,
     RevisionNotFoundError,
 )
@@ -90,6 +91,7 @@ __all__ = [
     "PushResult",
     "RefUpdate",
     "Repository",
+    "RepositoryLockedError",
     "RepositoryNotFoundError",
     "RevisionNotFoundError",
     "StatusEntry",

@@ -97,12 +97,30 @@ class NestedRepositoryError(HfGitError):
 
 
 class LocalIOError(HfGitError, OSError):
-    """A local file-system operation failed."""
+    """A local file-system operation failed; ``errno`` and ``filename`` say which and where."""
 
-    def __init__(self, message: str, *, errno: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, errno: int | None = None, filename: str | None = None
+    ) -> None:
         super().__init__(message)
         if errno is not None:
             self.errno = errno
+        if filename is not None:
+            self.filename = filename
+
+    def __str__(self) -> str:
+        # OSError would render "[Errno n] strerror: filename" once filename is set.
+        return str(self.args[0]) if self.args else super().__str__()
+
+
+class RepositoryLockedError(LocalIOError):
+    """Another writer holds this repository's index or refs, or changed them under this call.
+
+    Nothing was changed by the call that raised it; run it again once the other one is done.
+    ``filename`` is the lock file. An hfgit lock is released by the kernel when its holder exits;
+    a git ``index.lock`` left by a killed git process must be deleted by hand (the message says
+    which file).
+    """
 
 
 class LfsError(HfGitError):
@@ -178,6 +196,7 @@ __all__ = [
     "NotARepositoryError",
     "NothingToCommitError",
     "PushRejectedError",
+    "RepositoryLockedError",
     "RepositoryNotFoundError",
     "RevisionNotFoundError",
 ]

@@ -36,6 +36,9 @@ pub fn classify_git_error(err: &git2::Error, ctx: &GitContext) -> HfGitError {
     let lower = message.to_ascii_lowercase();
     let target = ctx.target.clone();
 
+    if let Some(local) = local_lock_failure(err, &message) {
+        return local;
+    }
     if err.code() == ErrorCode::Certificate
         || err.class() == ErrorClass::Ssl
         || lower.contains("certificate")
@@ -78,6 +81,42 @@ pub fn classify_git_error(err: &git2::Error, ctx: &GitContext) -> HfGitError {
         return HfGitError::LocalChanges { detail: message };
     }
     HfGitError::Git(message)
+}
+
+/// A lock file that libgit2 could not create (another writer, or one left by a killed git), or a
+/// ref that moved under a compare-and-swap: local contention, never a network failure, whatever
+/// the operation around it was.
+fn local_lock_failure(err: &git2::Error, message: &str) -> Option<HfGitError> {
+    if err.code() == ErrorCode::Locked || message.contains("failed to lock file") {
+        let path = message
+            .split('\'')
+            .nth(1)
+            .map(std::path::PathBuf::from)
+            .unwrap_or_default();
+        return Some(HfGitError::RepositoryLocked {
+            advice: git_lock_advice(&path),
+            path,
+            holder: "another git process".to_owned(),
+        });
+    }
+    if err.code() == ErrorCode::Modified || message.contains("old reference value does not match") {
+        let what = message.split('\'').nth(1).map_or_else(
+            || "a reference".to_owned(),
+            |name| format!("the reference {name}"),
+        );
+        return Some(HfGitError::ConcurrentChange { what });
+    }
+    None
+}
+
+/// What to do about a lock file of git's (`index.lock`, `<ref>.lock`), which can outlive a killed
+/// process.
+pub(crate) fn git_lock_advice(path: &std::path::Path) -> String {
+    format!(
+        "another git process is changing this repository; wait for it, then try again. If no git \
+         process is running here, one was killed and left the lock behind: delete {} and try again",
+        path.display()
+    )
 }
 
 /// What to tell a user whose credentials did not get them in.

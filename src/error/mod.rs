@@ -9,6 +9,7 @@ pub(crate) mod classify;
 
 use std::path::PathBuf;
 
+pub(crate) use classify::git_lock_advice;
 pub use classify::{classify_git_error, GitContext};
 
 /// Shorthand used across the crate.
@@ -65,6 +66,20 @@ pub enum HfGitError {
     /// Uncommitted local changes would be overwritten.
     #[error("Local changes would be overwritten: {detail}. Commit or discard them first.")]
     LocalChanges { detail: String },
+
+    /// Another writer holds a lock on this repository's index or refs. `advice` says whether the
+    /// lock can be stale (git's `index.lock` left by a killed process) or will go away by itself.
+    #[error("{} is locked by {holder}: {advice}", path.display())]
+    RepositoryLocked {
+        path: PathBuf,
+        holder: String,
+        advice: String,
+    },
+
+    /// Another process rewrote the index or moved a ref while this call was working on it; this
+    /// call wrote nothing.
+    #[error("{what} was changed by another process while this call was working on it; this call changed nothing, so running it again is safe")]
+    ConcurrentChange { what: String },
 
     /// A commit path names files that `.gitignore` excludes (`git add` refuses them too).
     #[error("These paths are ignored by a .gitignore rule, so they were not committed: {}. Remove or narrow the rule (or add a `!` exception for them), then commit again.", paths.join(", "))]

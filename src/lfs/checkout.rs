@@ -34,10 +34,11 @@ struct Candidate {
     executable: bool,
 }
 
-/// Download and write out the LFS files of the checked-out tree that `filter` allows.
+/// Download and write out the LFS files of the checked-out tree that `filter` allows, from the
+/// LFS API base `endpoint` (chosen by [`crate::lfs::endpoint::LfsEndpoint::resolve`]).
 pub fn smudge_work_tree(
     repo: &Repository,
-    remote_url: &Url,
+    endpoint: &Url,
     token: Option<SecretString>,
     filter: &PathFilter,
     config: &TransferConfig,
@@ -68,7 +69,7 @@ pub fn smudge_work_tree(
     let downloaded = if missing.is_empty() {
         Ok(TransferSummary::default())
     } else {
-        LfsRemote::new(remote_url, token)
+        LfsRemote::new(endpoint, token)
             .and_then(|remote| download(&remote, missing, &store, config, monitor))
     };
     if monitor.is_cancelled() {

@@ -55,8 +55,8 @@ pub struct LfsConfig {
 
 impl LfsConfig {
     /// Read the settings of `repo`: its git config, and its `.lfsconfig` from the work tree, the
-    /// index or `HEAD`, in that order. A `.lfsconfig` that cannot be parsed is ignored, as git-lfs
-    /// goes on without it.
+    /// index or `HEAD`, in that order. A `.lfsconfig` that cannot be parsed is ignored (git-lfs
+    /// reports it and goes on without it).
     pub fn load(repo: &Repository) -> Result<Self> {
         Ok(Self {
             git: Some(repo.config()?.snapshot()?),

@@ -8,6 +8,8 @@ use git2::{Oid, Repository};
 use secrecy::SecretString;
 use url::Url;
 
+use super::config::{LfsConfig, Operation};
+use super::endpoint::LfsEndpoint;
 use super::scan::pointers_to_push;
 use super::transfer::{upload, LfsRemote, TransferConfig, TransferSummary, UploadItem};
 use super::LfsStore;
@@ -15,12 +17,13 @@ use crate::error::Result;
 use crate::progress::Monitor;
 
 /// Upload the LFS objects of commits from `tip` that `remote_name`'s tracking refs do not reach,
-/// to the LFS API at `endpoint` (see [`crate::lfs::endpoint`]).
+/// to the LFS endpoint git-lfs's settings choose for uploads to `remote_url` (see
+/// [`LfsEndpoint::resolve`]); the settings are read only when there is something to upload.
 pub fn upload_pushed_objects(
     repo: &Repository,
     tip: Oid,
     remote_name: &str,
-    endpoint: &Url,
+    remote_url: &Url,
     token: Option<SecretString>,
     config: &TransferConfig,
     monitor: &Monitor,
@@ -40,7 +43,15 @@ pub fn upload_pushed_objects(
             path: found.path,
         })
         .collect();
-    let remote = LfsRemote::new(endpoint, token)?;
+    let endpoint = LfsEndpoint::resolve(
+        &LfsConfig::load(repo)?,
+        remote_name,
+        remote_url,
+        token,
+        Operation::Upload,
+        monitor,
+    )?;
+    let remote = LfsRemote::new(&endpoint.url, endpoint.token)?;
     Ok(upload(&remote, items, config, monitor)?)
 }
 

@@ -18,7 +18,6 @@ use git2::{Index, IndexEntry, IndexTime, Repository};
 
 use super::attribute_source::WorkTreeAttributes;
 use super::clean::{clean_into_store, CleanedFile};
-use super::racy::write_index_after;
 use super::refresh::stale_lfs_entries;
 use super::{track_line, LfsStore};
 use crate::error::{HfGitError, Result};
@@ -92,25 +91,30 @@ impl<'r> LfsStaging<'r> {
 
     /// Before libgit2 looks: clean the LFS files under `pathspecs` that changed on disk since
     /// the index recorded them, so libgit2 finds matching stat data and never hashes them itself
-    /// (see [`super::refresh`]).
+    /// (see [`super::refresh`]). Returns whether any was staged: the caller should then write the
+    /// index (after the newest of these files, [`Self::newest_mtime`]), so libgit2's own look at
+    /// the work tree finds them clean instead of racy, which would mean hashing them again.
     pub fn stage_changed_lfs_files(
         &mut self,
         index: &mut Index,
         pathspecs: &Pathspecs,
         monitor: &Monitor,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let stale = stale_lfs_entries(self.repo, index, &self.workdir, &|path| {
             pathspecs.matches(path)
         })?;
         let paths: Vec<String> = stale.into_iter().map(|entry| entry.path).collect();
         if paths.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
         self.stage_cleaned(index, &paths, monitor)?;
         self.refreshed = paths;
-        // Written now, the index is newer than these files, so libgit2's own look at the work tree
-        // finds them clean instead of racy (which would mean hashing them again).
-        write_index_after(index, &self.repo.path().join("index"), self.newest_mtime)
+        Ok(true)
+    }
+
+    /// The newest modification time among the files cleaned so far.
+    pub fn newest_mtime(&self) -> Option<std::time::SystemTime> {
+        self.newest_mtime
     }
 
     fn stage_cleaned(

@@ -33,6 +33,9 @@ pub fn class_name(err: &HfGitError) -> &'static str {
         HfGitError::InsecureTransport { .. } => "InsecureTransportError",
         HfGitError::InvalidInput(_) => "InvalidArgumentError",
         HfGitError::PathIgnored { .. } => "IgnoredPathError",
+        HfGitError::RepositoryLocked { .. } | HfGitError::ConcurrentChange { .. } => {
+            "RepositoryLockedError"
+        }
         HfGitError::NestedRepository { .. } => "NestedRepositoryError",
         HfGitError::Io { .. } => "LocalIOError",
         HfGitError::LfsUntracked { .. } => "LfsTrackingError",
@@ -88,6 +91,9 @@ fn build(py: Python<'_>, err: HfGitError) -> PyErr {
                 if let Some(code) = source.raw_os_error() {
                     kwargs.set_item("errno", code)?;
                 }
+            }
+            HfGitError::RepositoryLocked { path, .. } => {
+                kwargs.set_item("filename", path.to_string_lossy().as_ref())?;
             }
             _ => {}
         }

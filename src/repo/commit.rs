@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 
 use git2::{Repository, Signature};
 
+use super::lock::{lock_index, write_index, IndexStamp};
 use super::pathspec::Pathspecs;
 use super::stage::stage_work_tree;
 use crate::error::{HfGitError, Result};
-use crate::lfs::racy::write_index_after;
 use crate::lfs::stage::LfsStaging;
 use crate::progress::Monitor;
 
@@ -37,16 +37,26 @@ pub fn commit(request: CommitRequest, monitor: &Monitor) -> Result<git2::Oid> {
         .to_path_buf();
     let signature = signature(&repo, request.author.as_deref())?;
 
+    // From reading the index to moving HEAD, no other hfgit call may change either (git holds
+    // index.lock as long); git itself, which does not know this lock, is caught by the stamp.
+    let _lock = lock_index(&repo)?;
+    let mut stamp = IndexStamp::read(&repo)?;
     let mut index = repo.index()?;
+    index.read(false)?;
     let pathspecs = match &request.paths {
         None => Pathspecs::everything(),
         Some(paths) => Pathspecs::new(&workdir, &index, paths)?,
     };
     let mut lfs = LfsStaging::new(&repo, &workdir, request.lfs_auto_track);
-    lfs.stage_changed_lfs_files(&mut index, &pathspecs, monitor)?;
+    if lfs.stage_changed_lfs_files(&mut index, &pathspecs, monitor)? {
+        stamp.ensure_unchanged(&repo)?;
+        write_index(&repo, &mut index, lfs.newest_mtime())?;
+        stamp = IndexStamp::read(&repo)?;
+    }
     stage_work_tree(&repo, &mut index, &pathspecs, &mut lfs, monitor)?;
     let staged = lfs.finish(&mut index, monitor)?;
-    write_index_after(&mut index, &repo.path().join("index"), staged.newest_mtime)?;
+    stamp.ensure_unchanged(&repo)?;
+    write_index(&repo, &mut index, staged.newest_mtime)?;
 
     let parent = match repo.head() {
         Ok(head) => Some(head.peel_to_commit()?),

@@ -5,6 +5,7 @@
 
 use std::path::PathBuf;
 
+use super::lock::lock_index;
 use super::upstream::remote_spec;
 use crate::auth::{resolve_token, ProcessEnv, TokenRequest};
 use crate::error::Result;
@@ -28,6 +29,8 @@ pub struct LfsPullRequest {
 
 pub fn lfs_pull(request: LfsPullRequest, monitor: &Monitor) -> Result<TransferSummary> {
     let repo = super::open_work_tree(&request.local_dir)?;
+    // Writing the smudged files' index entries: no other writer of the index meanwhile.
+    let _index = lock_index(&repo)?;
     let spec = remote_spec(&repo, &request.remote_name)?;
     let token = resolve_token(request.token, spec.url_token, &ProcessEnv);
     ensure_token_transport_is_safe(&spec.url, token.is_some())?;

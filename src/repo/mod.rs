@@ -11,6 +11,7 @@ pub mod history;
 pub mod info;
 pub mod lfs_pull;
 mod libgit2_settings;
+pub(crate) mod lock;
 pub(crate) mod pathspec;
 pub mod pull;
 pub mod push;

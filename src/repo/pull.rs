@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use git2::Oid;
 
 use super::checkout::{checkout_with_progress, lfs_checkout_filter};
+use super::lock::{lock_index, lock_pushes};
 use super::upstream::{remote_spec, resolve_upstream};
 use crate::auth::{resolve_token, ProcessEnv, TokenRequest};
 use crate::error::{HfGitError, Result};
@@ -34,6 +35,9 @@ pub struct PullOutcome {
 
 pub fn pull(request: PullRequest, monitor: &Monitor) -> Result<PullOutcome> {
     let repo = super::open_work_tree(&request.local_dir)?;
+    // One push or pull at a time, and no other writer of the index while the checkout runs.
+    let _pushes = lock_pushes(&repo, monitor)?;
+    let _index = lock_index(&repo)?;
     let detached = || {
         HfGitError::DetachedHead {
         path: request.local_dir.clone(),

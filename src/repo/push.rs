@@ -10,11 +10,10 @@ use std::path::PathBuf;
 
 use git2::{Direction, Oid};
 
+use super::lock::lock_pushes;
 use super::upstream::{remote_spec, resolve_upstream};
 use crate::auth::{resolve_token, ProcessEnv, TokenRequest};
 use crate::error::{HfGitError, Result};
-use crate::lfs::config::{LfsConfig, Operation};
-use crate::lfs::endpoint::LfsEndpoint;
 use crate::lfs::publish::upload_pushed_objects;
 use crate::lfs::transfer::TransferConfig;
 use crate::progress::{Monitor, Phase};
@@ -49,6 +48,8 @@ pub struct PushOutcome {
 
 pub fn push(request: PushRequest, monitor: &Monitor) -> Result<PushOutcome> {
     let repo = super::open_work_tree(&request.local_dir)?;
+    // One push or pull of this repository at a time (see [`super::lock`]).
+    let _pushes = lock_pushes(&repo, monitor)?;
     let upstream = resolve_upstream(&repo, &request.remote_name, request.branch.as_deref())?;
     let local_tip = repo.refname_to_id(&upstream.local_ref)?;
     let spec = remote_spec(&repo, &request.remote_name)?;
@@ -62,20 +63,12 @@ pub fn push(request: PushRequest, monitor: &Monitor) -> Result<PushOutcome> {
         ref_name: Some(upstream.remote_ref()),
         ..TransferConfig::default()
     };
-    let endpoint = LfsEndpoint::resolve(
-        &LfsConfig::load(&repo)?,
-        &request.remote_name,
-        &remote_url,
-        lfs_token,
-        Operation::Upload,
-        monitor,
-    )?;
     let lfs = upload_pushed_objects(
         &repo,
         local_tip,
         &request.remote_name,
-        &endpoint.url,
-        endpoint.token,
+        &remote_url,
+        lfs_token,
         &lfs_config,
         monitor,
     )?;

@@ -7,9 +7,9 @@ use git2::{Repository, Status, StatusOptions};
 
 use crate::lfs::attribute_source::WorkTreeAttributes;
 use crate::lfs::clean::cleaned_blob;
-use crate::lfs::racy::write_index_after;
 use crate::lfs::refresh::{stale_lfs_entries, StaleLfsEntry};
 use crate::lfs::stage::index_entry;
+use crate::repo::lock::{try_lock_index, write_index, IndexStamp};
 
 use crate::error::Result;
 
@@ -106,6 +106,7 @@ fn settle_changed_lfs_files(repo: &Repository) -> Result<BTreeSet<String>> {
     let Some(workdir) = repo.workdir().map(Path::to_path_buf) else {
         return Ok(BTreeSet::new());
     };
+    let stamp = IndexStamp::read(repo)?;
     let mut index = repo.index()?;
     let stale = stale_lfs_entries(repo, &index, &workdir, &|_| true)?;
     let mut unchanged = Vec::new();
@@ -125,6 +126,9 @@ fn settle_changed_lfs_files(repo: &Repository) -> Result<BTreeSet<String>> {
         refreshed.mode = entry.mode;
         refreshed
     };
+    // Saving the refreshed stat data is only a speed-up for the next look: like git, skip it when
+    // another writer holds the index or has changed it since it was read.
+    let writable = try_lock_index(repo).filter(|_| stamp.ensure_unchanged(repo).is_ok());
     if !unchanged.is_empty() {
         let newest = unchanged
             .iter()
@@ -133,7 +137,9 @@ fn settle_changed_lfs_files(repo: &Repository) -> Result<BTreeSet<String>> {
         for entry in &unchanged {
             index.add(&recorded(entry))?;
         }
-        write_index_after(&mut index, &repo.path().join("index"), newest)?;
+        if writable.is_some() {
+            write_index(repo, &mut index, newest)?;
+        }
     }
     for entry in &changed {
         // In memory only: a recorded size unlike the file's makes libgit2 call it modified from

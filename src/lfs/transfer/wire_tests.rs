@@ -215,7 +215,7 @@ fn basic_auth() -> String {
             char::from(alphabet[value as usize])
         })
         .collect();
-    while out.len() % 4 != 0 {
+    while !out.len().is_multiple_of(4) {
         out.push('=');
     }
     format!("Basic {out}")
