@@ -167,7 +167,22 @@ class LfsExtensionError(LfsError):
 
 
 class LfsStoreError(LfsError, OSError):
-    """Reading or writing ``.git/lfs`` failed."""
+    """Reading or writing ``.git/lfs`` (or a file being cleaned into it) failed.
+
+    ``errno`` and ``filename`` say why and where (``errno.ENOSPC`` for a full disk).
+    """
+
+    def __init__(
+        self, message: str, *, errno: int | None = None, filename: str | None = None
+    ) -> None:
+        super().__init__(message)
+        if errno is not None:
+            self.errno = errno
+        if filename is not None:
+            self.filename = filename
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else super().__str__()
 
 
 __all__ = [

@@ -39,6 +39,9 @@ pub fn classify_git_error(err: &git2::Error, ctx: &GitContext) -> HfGitError {
     if let Some(local) = local_lock_failure(err, &message) {
         return local;
     }
+    if let Some(local) = local_file_system_failure(err, &message) {
+        return local;
+    }
     if err.code() == ErrorCode::Certificate
         || err.class() == ErrorClass::Ssl
         || lower.contains("certificate")
@@ -107,6 +110,39 @@ fn local_lock_failure(err: &git2::Error, message: &str) -> Option<HfGitError> {
         return Some(HfGitError::ConcurrentChange { what });
     }
     None
+}
+
+/// libgit2 reports a full disk, a read-only file system or a permission problem while writing a
+/// clone as an OS-class error, the same class as a refused connection. Those are the user's disk,
+/// not the network: a retry loop that catches `ConnectionError` must not retry a full disk
+/// forever. libgit2 keeps no errno, so it is read back from the `strerror` text it appends.
+fn local_file_system_failure(err: &git2::Error, message: &str) -> Option<HfGitError> {
+    const LOCAL_ERRNOS: [i32; 14] = [1, 2, 5, 13, 17, 20, 21, 23, 24, 27, 28, 30, 36, 122];
+    if !matches!(err.class(), ErrorClass::Os | ErrorClass::Filesystem) {
+        return None;
+    }
+    let lower = message.to_ascii_lowercase();
+    if ["connect", "socket", "recv", "send", "resolve", "host"]
+        .iter()
+        .any(|network| lower.contains(network))
+    {
+        return None;
+    }
+    let strerror = |code: i32| {
+        let text = std::io::Error::from_raw_os_error(code).to_string();
+        text.split(" (os error").next().unwrap_or(&text).to_owned()
+    };
+    let (errno, text) = LOCAL_ERRNOS
+        .into_iter()
+        .map(|code| (code, strerror(code)))
+        .find(|(_, text)| message.contains(text.as_str()))?;
+    let what = message.replace(&format!(": {text}"), "");
+    let path = message.split('\'').nth(1).map(std::path::PathBuf::from);
+    Some(HfGitError::Io {
+        context: format!("working on the local repository ({what})"),
+        path,
+        source: std::io::Error::from_raw_os_error(errno),
+    })
 }
 
 /// What to do about a lock file of git's (`index.lock`, `<ref>.lock`), which can outlive a killed

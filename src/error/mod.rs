@@ -113,6 +113,8 @@ pub enum HfGitError {
     #[error("I/O error while {context}: {source}")]
     Io {
         context: String,
+        /// The file or directory involved, when there is one (Python's `OSError.filename`).
+        path: Option<PathBuf>,
         #[source]
         source: std::io::Error,
     },
@@ -130,6 +132,16 @@ impl HfGitError {
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         Self::Io {
             context: context.into(),
+            path: None,
+            source,
+        }
+    }
+
+    /// An I/O failure on `path`, which the message and Python's `OSError.filename` name.
+    pub fn io_at(what: &str, path: &std::path::Path, source: std::io::Error) -> Self {
+        Self::Io {
+            context: format!("{what} {}", path.display()),
+            path: Some(path.to_path_buf()),
             source,
         }
     }

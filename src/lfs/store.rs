@@ -94,7 +94,7 @@ impl LfsStore {
         let pointer = self.clean_open_file(&mut file, path, &before)?;
         let hashed = file
             .metadata()
-            .map_err(|err| LfsError::io(format!("reading metadata of {}", path.display()), err))?;
+            .map_err(|err| LfsError::io_at("reading metadata of", path, err))?;
         Ok((pointer, hashed))
     }
 
@@ -120,7 +120,7 @@ impl LfsStore {
         before: &Metadata,
     ) -> LfsResult<Pointer> {
         let (mut copy, temp) = self.new_temp()?;
-        let pointer = hash_open_file(file, path, before, Some(&mut copy))?;
+        let pointer = hash_open_file(file, path, before, Some((&mut copy, temp.path())))?;
         drop(copy);
         self.place(temp, &pointer)?;
         Ok(pointer)
@@ -129,8 +129,7 @@ impl LfsStore {
     fn new_temp(&self) -> LfsResult<(File, TempPath)> {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         let dir = self.tmp_dir();
-        fs::create_dir_all(&dir)
-            .map_err(|err| LfsError::io(format!("creating {}", dir.display()), err))?;
+        fs::create_dir_all(&dir).map_err(|err| LfsError::io_at("creating", &dir, err))?;
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |elapsed| elapsed.subsec_nanos());
@@ -141,7 +140,7 @@ impl LfsStore {
                 Ok(file) => return Ok((file, TempPath::new(path))),
                 Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {}
                 Err(err) => {
-                    return Err(LfsError::io(format!("creating {}", path.display()), err));
+                    return Err(LfsError::io_at("creating", &path, err));
                 }
             }
         }
@@ -154,8 +153,7 @@ impl LfsStore {
         }
         let target = self.object_path(&pointer.oid);
         if let Some(parent) = target.parent() {
-            fs::create_dir_all(parent)
-                .map_err(|err| LfsError::io(format!("creating {}", parent.display()), err))?;
+            fs::create_dir_all(parent).map_err(|err| LfsError::io_at("creating", parent, err))?;
         }
         let first_try = fs::rename(temp.path(), &target);
         if first_try.is_ok() {
@@ -171,10 +169,9 @@ impl LfsStore {
         let _ = fs::remove_file(&target);
         let (_, staged) = self.new_temp()?;
         fs::copy(temp.path(), staged.path())
-            .map_err(|err| LfsError::io(format!("copying {}", temp.path().display()), err))?;
-        fs::rename(staged.path(), &target).map_err(|err| {
-            LfsError::io(format!("moving an object to {}", target.display()), err)
-        })?;
+            .map_err(|err| LfsError::io_at("copying", temp.path(), err))?;
+        fs::rename(staged.path(), &target)
+            .map_err(|err| LfsError::io_at("moving an object to", &target, err))?;
         staged.keep();
         Ok(())
     }
@@ -187,15 +184,14 @@ pub fn sha256_file(path: &Path) -> LfsResult<(Oid256, u64)> {
 }
 
 fn open_for_hashing(path: &Path) -> LfsResult<(File, Metadata)> {
-    let file =
-        File::open(path).map_err(|err| LfsError::io(format!("opening {}", path.display()), err))?;
+    let file = File::open(path).map_err(|err| LfsError::io_at("opening", path, err))?;
     let before = file
         .metadata()
-        .map_err(|err| LfsError::io(format!("reading metadata of {}", path.display()), err))?;
+        .map_err(|err| LfsError::io_at("reading metadata of", path, err))?;
     Ok((file, before))
 }
 
-fn hash_file(path: &Path, copy: Option<&mut File>) -> LfsResult<Pointer> {
+fn hash_file(path: &Path, copy: Option<(&mut File, &Path)>) -> LfsResult<Pointer> {
     let (mut file, before) = open_for_hashing(path)?;
     hash_open_file(&mut file, path, &before, copy)
 }
@@ -206,15 +202,15 @@ fn hash_open_file(
     file: &mut File,
     path: &Path,
     before: &Metadata,
-    copy: Option<&mut File>,
+    copy: Option<(&mut File, &Path)>,
 ) -> LfsResult<Pointer> {
     let (digest, total) = match copy {
         None => hash_stream(file, path, |chunk| Ok(Some(chunk)))?,
-        Some(out) => hash_and_copy(file, path, out)?,
+        Some((out, out_path)) => hash_and_copy(file, path, out, out_path)?,
     };
     let after = file
         .metadata()
-        .map_err(|err| LfsError::io(format!("reading metadata of {}", path.display()), err))?;
+        .map_err(|err| LfsError::io_at("reading metadata of", path, err))?;
     let touched = matches!(
         (before.modified(), after.modified()),
         (Ok(start), Ok(end)) if start != end
@@ -244,7 +240,7 @@ fn hash_stream(
             Ok(0) => break,
             Ok(read) => read,
             Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-            Err(err) => return Err(LfsError::io(format!("reading {}", path.display()), err)),
+            Err(err) => return Err(LfsError::io_at("reading", path, err)),
         };
         buffer.truncate(read);
         hasher.update(&buffer);
@@ -254,9 +250,16 @@ fn hash_stream(
     Ok((hasher.finalize().into(), total))
 }
 
-/// Hash on this thread while a second thread writes the copy, so a big file costs the slower of
-/// the two rather than their sum. At most [`COPY_QUEUE`] chunks are in flight.
-fn hash_and_copy(file: &mut File, path: &Path, out: &mut File) -> LfsResult<([u8; 32], u64)> {
+/// Hash on this thread while a second thread writes the copy to `out` (the temp file at
+/// `out_path`), so a big file costs the slower of the two rather than their sum. At most
+/// [`COPY_QUEUE`] chunks are in flight. When the writer fails (a full disk), its error is the one
+/// reported, with its errno and the temp file's path: the hashing side only sees the channel close.
+fn hash_and_copy(
+    file: &mut File,
+    path: &Path,
+    out: &mut File,
+    out_path: &Path,
+) -> LfsResult<([u8; 32], u64)> {
     const COPY_QUEUE: usize = 4;
     let (to_writer, chunks) = mpsc::sync_channel::<Vec<u8>>(COPY_QUEUE);
     let (give_back, spare) = mpsc::channel::<Vec<u8>>();
@@ -269,9 +272,10 @@ fn hash_and_copy(file: &mut File, path: &Path, out: &mut File) -> LfsResult<([u8
             Ok(())
         });
         let hashed = hash_stream(file, path, |chunk| {
-            to_writer.send(chunk).map_err(|_| {
-                LfsError::io("writing to .git/lfs/tmp", io::ErrorKind::BrokenPipe.into())
-            })?;
+            // A closed channel means the writer stopped on an error, which is reported below.
+            to_writer
+                .send(chunk)
+                .map_err(|_| writer_stopped(out_path))?;
             Ok(spare.try_recv().ok())
         });
         drop(to_writer);
@@ -279,11 +283,16 @@ fn hash_and_copy(file: &mut File, path: &Path, out: &mut File) -> LfsResult<([u8
             .join()
             .unwrap_or_else(|_| Err(io::Error::other("copy thread panicked")));
         match (hashed, written) {
-            (Err(err), _) => Err(err),
-            (Ok(_), Err(err)) => Err(LfsError::io("writing to .git/lfs/tmp", err)),
+            (_, Err(err)) => Err(LfsError::io_at("writing", out_path, err)),
+            (Err(err), Ok(())) => Err(err),
             (Ok(done), Ok(())) => Ok(done),
         }
     })
+}
+
+/// Stands in for the writer's own error until the writer thread has been joined.
+fn writer_stopped(out_path: &Path) -> LfsError {
+    LfsError::io_at("writing", out_path, io::ErrorKind::BrokenPipe.into())
 }
 
 /// A temp file that deletes itself unless [`TempPath::keep`] says it has been moved or handed on.

@@ -87,9 +87,13 @@ fn build(py: Python<'_>, err: HfGitError) -> PyErr {
             HfGitError::RevisionNotFound { revision, .. } => {
                 kwargs.set_item("revision", revision)?
             }
-            HfGitError::Io { source, .. } => {
+            HfGitError::Io { source, path, .. }
+            | HfGitError::Lfs(LfsError::Io { source, path, .. }) => {
                 if let Some(code) = source.raw_os_error() {
                     kwargs.set_item("errno", code)?;
+                }
+                if let Some(path) = path {
+                    kwargs.set_item("filename", path.to_string_lossy().as_ref())?;
                 }
             }
             HfGitError::RepositoryLocked { path, .. } => {
