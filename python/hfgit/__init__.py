@@ -16,6 +16,7 @@ from .checkpoint import CheckpointPusher
 from .exceptions import (
     AuthenticationError,
     CertificateError,
+    CloneInterruptedError,
     DetachedHeadError,
     DirectoryNotEmptyError,
     DivergedError,
@@ -61,6 +62,7 @@ __all__ = [
     "AuthenticationError",
     "CertificateError",
     "CheckpointPusher",
+    "CloneInterruptedError",
     "CommitInfo",
     "DetachedHeadError",
     "DirectoryNotEmptyError",

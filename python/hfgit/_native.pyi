@@ -35,6 +35,7 @@ class _RepoInfo(TypedDict):
     head: str | None
     branch: str | None
     remote_url: str | None
+    interrupted_clone: bool
 
 class _CommitDict(TypedDict):
     id: str

@@ -96,6 +96,16 @@ class NestedRepositoryError(HfGitError):
     """
 
 
+class CloneInterruptedError(HfGitError):
+    """The directory holds a clone that was killed before it finished.
+
+    Its history or LFS files may be incomplete. Clone into the same directory again to finish it
+    (LFS objects already downloaded are kept), or run :meth:`Repository.lfs_pull` there when only
+    LFS files are missing. ``Repository(path)`` opens such a directory with a warning, so that
+    ``lfs_pull`` can be called; every other operation raises this error until it is finished.
+    """
+
+
 class LocalIOError(HfGitError, OSError):
     """A local file-system operation failed; ``errno`` and ``filename`` say which and where."""
 
@@ -188,6 +198,7 @@ class LfsStoreError(LfsError, OSError):
 __all__ = [
     "AuthenticationError",
     "CertificateError",
+    "CloneInterruptedError",
     "DetachedHeadError",
     "DirectoryNotEmptyError",
     "DivergedError",

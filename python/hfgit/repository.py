@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
@@ -22,6 +23,9 @@ PathArg = Union[str, "os.PathLike[str]"]
 TokenArg = Union[str, bool, None]
 
 
+_log = logging.getLogger("hfgit")
+
+
 class Repository:
     """A git work tree, usually one made by :func:`hfgit.clone`.
 
@@ -30,7 +34,15 @@ class Repository:
     """
 
     def __init__(self, path: PathArg) -> None:
-        self._path = _native.repo_info(path)["path"]
+        info = _native.repo_info(path)
+        self._path = info["path"]
+        if info["interrupted_clone"]:
+            _log.warning(
+                "%s holds a clone that was interrupted before it finished: clone into it again "
+                "to finish it, or call lfs_pull() if only LFS files are missing; other "
+                "operations raise CloneInterruptedError until then",
+                self._path,
+            )
 
     @property
     def path(self) -> str:

@@ -81,6 +81,10 @@ pub enum HfGitError {
     #[error("{what} was changed by another process while this call was working on it; this call changed nothing, so running it again is safe")]
     ConcurrentChange { what: String },
 
+    /// A clone into this directory was killed before it finished; its files may be incomplete.
+    #[error("{} holds a clone that was interrupted before it finished (the process was killed): its history or LFS files may be incomplete. Clone into the same directory again to finish it (LFS objects already downloaded are kept), or, if only LFS files are missing, run hfgit.Repository(path).lfs_pull().", path.display())]
+    CloneInterrupted { path: PathBuf },
+
     /// A commit path names files that `.gitignore` excludes (`git add` refuses them too).
     #[error("These paths are ignored by a .gitignore rule, so they were not committed: {}. Remove or narrow the rule (or add a `!` exception for them), then commit again.", paths.join(", "))]
     PathIgnored { paths: Vec<String> },

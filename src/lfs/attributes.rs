@@ -89,6 +89,11 @@ impl AttributeRules {
             let contents = contents.as_ref();
             let contents = contents.strip_prefix('\u{feff}').unwrap_or(contents);
             for line in contents.split('\n') {
+                // git ignores lines of 2048 bytes or more (since 2.39.1), and a line ends at a NUL.
+                let line = line.split('\0').next().unwrap_or_default();
+                if line.len() >= MAX_LINE_BYTES {
+                    continue;
+                }
                 match parse_line(line, is_top_level) {
                     Some(Line::Rule(rule)) => rules
                         .rules_by_dir
@@ -204,7 +209,7 @@ impl Rule {
 /// Like `git lfs track --filename`: `\` is doubled, `*?[]` and `#` get a backslash, and a space
 /// becomes `[[:space:]]` because a space would end the pattern. hfgit also turns tabs, CR and LF into
 /// `[[:space:]]` and escapes a leading `!` or `"`, which git would otherwise read as a negative or a
-/// quoted pattern. As with git-lfs, a path without `/` also matches files of that name in
+/// quoted pattern, and a leading U+FEFF, which git drops as a byte order mark on a file's first line. As with git-lfs, a path without `/` also matches files of that name in
 /// subdirectories.
 pub fn track_line(path: &str) -> String {
     let mut pattern = String::with_capacity(path.len() + 8);
@@ -215,7 +220,7 @@ pub fn track_line(path: &str) -> String {
                 pattern.push('\\');
                 pattern.push(c);
             }
-            '!' | '"' if i == 0 => {
+            '!' | '"' | '\u{feff}' if i == 0 => {
                 pattern.push('\\');
                 pattern.push(c);
             }
@@ -235,6 +240,9 @@ fn normalize_dir(dir: &str) -> String {
         dir.to_owned()
     }
 }
+
+/// git's `ATTR_MAX_LINE_LENGTH`: longer lines are ignored, with a warning.
+const MAX_LINE_BYTES: usize = 2048;
 
 fn parse_line(line: &str, macros_allowed: bool) -> Option<Line> {
     let line = line.trim_start_matches(BLANKS);
@@ -363,6 +371,24 @@ fn unquote(text: &str) -> Option<(Vec<u8>, &str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by the `gitattributes` fuzz target: as a file's first line, a leading U+FEFF would be
+    /// dropped as a byte order mark (by git too) and the line would track another path.
+    #[test]
+    fn a_track_line_for_a_name_starting_with_a_bom_tracks_that_name_as_a_first_line() {
+        let path = "\u{feff}model.bin";
+        let rules = AttributeRules::from_files([("", track_line(path))]);
+        assert!(rules.is_lfs(path));
+        assert!(!rules.is_lfs("model.bin"));
+    }
+
+    #[test]
+    fn lines_of_2048_bytes_or_more_are_ignored_and_a_nul_ends_a_line_as_in_git() {
+        let long = format!("{} filter=lfs\n", "x".repeat(2040));
+        let rules = AttributeRules::from_files([("", format!("{long}*.bin filter=lfs\0junk\n"))]);
+        assert!(!rules.is_lfs(&"x".repeat(2040)));
+        assert!(rules.is_lfs("a.bin"));
+    }
 
     /// The Hub's default `.gitattributes` for a new model repository.
     const HUB_MODEL_DEFAULTS: &str = "\

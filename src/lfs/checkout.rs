@@ -136,7 +136,12 @@ fn pointer_files(repo: &Repository, workdir: &Path, filter: &PathFilter) -> Resu
         // The object of such a pointer holds the extension's output (gzip bytes, say), not the
         // file: refuse before anything is downloaded or written, as git-lfs does without the
         // extension configured.
-        if let Some(extension) = parsed.extensions.first() {
+        // The empty file needs no object at all, extension or not (git-lfs writes it empty too).
+        let extension = parsed
+            .extensions
+            .first()
+            .filter(|_| parsed.pointer.size > 0);
+        if let Some(extension) = extension {
             return Err(LfsError::UnsupportedExtension {
                 path,
                 extension: extension.name.clone(),

@@ -22,6 +22,10 @@ pub struct CleanedFile {
     /// The length of the content the pointer stands for (for progress).
     pub content_size: u64,
     pub meta: Metadata,
+    /// The file already was a pointer and went through unchanged. git then still applies the
+    /// path's line-ending conversion (`text`, `eol`, `core.autocrlf`) to it, as to any clean
+    /// filter's output: see [`converted_blob_id`].
+    pub passed_through: bool,
 }
 
 /// Clean `path` like `git lfs clean`, storing its content in `store` unless it already is a pointer.
@@ -31,6 +35,7 @@ pub fn clean_into_store(store: &LfsStore, path: &Path) -> LfsResult<CleanedFile>
             content_size: blob.len() as u64,
             blob,
             meta,
+            passed_through: true,
         });
     }
     let (pointer, meta) = store.clean_file_with_stat(path)?;
@@ -38,16 +43,25 @@ pub fn clean_into_store(store: &LfsStore, path: &Path) -> LfsResult<CleanedFile>
         blob: pointer.encode(),
         content_size: pointer.size,
         meta,
+        passed_through: false,
     })
 }
 
-/// The blob `git lfs clean` would give `path`, without storing anything.
-pub fn cleaned_blob(path: &Path) -> LfsResult<Vec<u8>> {
+/// The blob `git lfs clean` would give `path`, without storing anything, and whether the file
+/// passed through as it is (see [`CleanedFile::passed_through`]).
+pub fn cleaned_blob(path: &Path) -> LfsResult<(Vec<u8>, bool)> {
     if let Some((blob, _)) = pointer_already(path)? {
-        return Ok(blob);
+        return Ok((blob, true));
     }
     let (oid, size) = sha256_file(path)?;
-    Ok(Pointer::new(oid, size).encode())
+    Ok((Pointer::new(oid, size).encode(), false))
+}
+
+/// The blob id git stores for a file that passed through the clean filter unchanged, on a path
+/// whose attributes or settings may convert line ends: libgit2's filters, which implement git's
+/// conversion rules (including "text=auto keeps CRLF already in the index"), decide it.
+pub fn converted_blob_id(repo: &git2::Repository, path: &Path) -> crate::Result<git2::Oid> {
+    Ok(repo.blob_path(path)?)
 }
 
 /// The file's bytes if they are a whole pointer, which the clean filter passes through.
@@ -96,7 +110,7 @@ mod tests {
             fs::write(&path, &bytes).unwrap();
             let cleaned = clean_into_store(&store, &path).unwrap();
             assert_eq!(cleaned.blob, bytes);
-            assert_eq!(cleaned_blob(&path).unwrap(), bytes);
+            assert_eq!(cleaned_blob(&path).unwrap(), (bytes, true));
         }
         assert!(!store.root().join("objects").exists());
     }
@@ -113,6 +127,6 @@ mod tests {
         let pointer = Pointer::parse(&cleaned.blob).unwrap().pointer;
         assert_eq!(pointer.size, bytes.len() as u64);
         assert!(store.contains(&pointer.oid, pointer.size));
-        assert_eq!(cleaned_blob(&path).unwrap(), cleaned.blob);
+        assert_eq!(cleaned_blob(&path).unwrap(), (cleaned.blob, false));
     }
 }

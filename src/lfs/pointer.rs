@@ -187,7 +187,10 @@ pub fn looks_like_pointer(prefix: &[u8]) -> bool {
     const KEY: &str = "version ";
     const EXTENSION: &str = "ext-";
     let head = String::from_utf8_lossy(&prefix[..prefix.len().min(POINTER_SIZE_LIMIT)]);
-    let head = head.trim_start();
+    // A prefix cut inside a multi-byte character ends in U+FFFD, which is not whitespace.
+    let head = head
+        .trim_end_matches(char::REPLACEMENT_CHARACTER)
+        .trim_start();
     if head.starts_with(EXTENSION) || EXTENSION.starts_with(head) {
         return true;
     }
@@ -290,6 +293,19 @@ fn encode_with_extensions(pointer: &Pointer, extensions: &[PointerExtension]) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by the `pointer` fuzz target: 99 spaces and U+00A0 before a pointer, cut at 100 bytes.
+    #[test]
+    fn a_prefix_cut_inside_a_character_of_leading_whitespace_may_still_be_a_pointer() {
+        let mut bytes = vec![b' '; 99];
+        bytes.extend_from_slice("\u{a0}".as_bytes());
+        bytes.extend_from_slice(
+            b"version https://git-lfs.github.com/spec/v1\noid sha256:\
+              4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\nsize 1\n",
+        );
+        assert!(Pointer::parse(&bytes).is_some());
+        assert!(looks_like_pointer(&bytes[..100]));
+    }
 
     const OID: &str = "4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393";
     const OTHER: &str = "0000000000000000000000000000000000000000000000000000000000000001";

@@ -19,7 +19,10 @@ use crate::error::Result;
 /// An LFS index entry whose work-tree file has other stat data than the entry records.
 pub struct StaleLfsEntry {
     pub path: String,
-    pub recorded: Pointer,
+    /// The pointer the index records, or `None` for a plain blob on a path now tracked by LFS.
+    pub recorded: Option<Pointer>,
+    /// The file size the index records (git's stat data, so the smudged size for LFS files).
+    pub recorded_size: u32,
     pub blob: git2::Oid,
     /// The mode the index records (`0o100644` or `0o100755`), kept when only stat data is
     /// refreshed: a new mode on disk is a change for the user to stage, not for a look to record.
@@ -58,16 +61,18 @@ pub fn stale_lfs_entries(
         if !tracked {
             continue;
         }
-        match odb.read_header(entry.id) {
-            Ok((size, _)) if size < POINTER_SIZE_LIMIT => {}
-            _ => continue,
-        }
-        let Some(parsed) = Pointer::parse(repo.find_blob(entry.id)?.content()) else {
-            continue;
+        // A blob that is not a pointer (committed before the path was tracked) is stale too: the
+        // clean filter would now turn the file into a pointer, as `git add` does.
+        let recorded = match odb.read_header(entry.id) {
+            Ok((size, _)) if size < POINTER_SIZE_LIMIT => {
+                Pointer::parse(repo.find_blob(entry.id)?.content()).map(|parsed| parsed.pointer)
+            }
+            _ => None,
         };
         stale.push(StaleLfsEntry {
             path,
-            recorded: parsed.pointer,
+            recorded,
+            recorded_size: entry.file_size,
             blob: entry.id,
             mode: entry.mode,
             meta,

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use git2::{Index, IndexEntry, IndexTime, Repository};
 
 use super::attribute_source::WorkTreeAttributes;
-use super::clean::{clean_into_store, CleanedFile};
+use super::clean::{clean_into_store, converted_blob_id, CleanedFile};
 use super::refresh::stale_lfs_entries;
 use super::{track_line, LfsStore};
 use crate::error::{HfGitError, Result};
@@ -49,6 +49,8 @@ pub struct StagedLfs {
     pub paths: Vec<String>,
     /// Paths that auto-tracking added to `.gitattributes`.
     pub auto_tracked: Vec<String>,
+    /// The `.gitattributes` files auto-tracking changed (and staged).
+    pub attribute_files: Vec<String>,
     /// The newest modification time among the cleaned files (see [`super::racy`]).
     pub newest_mtime: Option<std::time::SystemTime>,
 }
@@ -125,9 +127,27 @@ impl<'r> LfsStaging<'r> {
     ) -> Result<()> {
         let store = LfsStore::for_repository(self.repo);
         let cleaned = clean_in_parallel(&store, &self.workdir, paths, monitor)?;
+        let passed_through: Vec<String> = cleaned
+            .iter()
+            .filter(|(_, file)| file.passed_through)
+            .map(|(path, _)| path.clone())
+            .collect();
+        let attributes = if passed_through.is_empty() {
+            None
+        } else {
+            Some(WorkTreeAttributes::load(self.repo, index, &passed_through)?)
+        };
         for (path, file) in cleaned {
             self.newest_mtime = self.newest_mtime.max(file.meta.modified().ok());
-            let blob = self.repo.blob(&file.blob)?;
+            let converts = file.passed_through
+                && attributes
+                    .as_ref()
+                    .is_some_and(|a| !a.stores_bytes_unchanged(&path));
+            let blob = if converts {
+                converted_blob_id(self.repo, &self.workdir.join(&path))?
+            } else {
+                self.repo.blob(&file.blob)?
+            };
             index.add(&index_entry(&path, &file.meta, blob))?;
         }
         Ok(())
@@ -136,6 +156,7 @@ impl<'r> LfsStaging<'r> {
     /// Auto-track what needs it, clean every LFS path into the store, and stage the pointers.
     pub fn finish(mut self, index: &mut Index, monitor: &Monitor) -> Result<StagedLfs> {
         let mut tracked = std::mem::take(&mut self.tracked);
+        let mut attribute_files = Vec::new();
         let auto_tracked: Vec<String> = std::mem::take(&mut self.too_big_for_git)
             .into_iter()
             .collect();
@@ -145,8 +166,7 @@ impl<'r> LfsStaging<'r> {
                     paths: auto_tracked,
                 });
             }
-            append_track_lines(&self.workdir, &auto_tracked)?;
-            index.add_path(Path::new(".gitattributes"))?;
+            attribute_files = self.track(index, &auto_tracked)?;
             tracked.extend(auto_tracked.iter().cloned());
         }
         let mut paths: Vec<String> = tracked.into_iter().collect();
@@ -156,9 +176,47 @@ impl<'r> LfsStaging<'r> {
         Ok(StagedLfs {
             paths,
             auto_tracked,
+            attribute_files,
             newest_mtime: self.newest_mtime,
         })
     }
+
+    /// Track `paths` in `.gitattributes` (at the top, like `git lfs track`), and stage the files
+    /// that changed. Where a deeper `.gitattributes` overrides the top one for a path (`* -filter`
+    /// in its directory), the line goes to the deepest `.gitattributes` above that path instead,
+    /// where the last line wins: otherwise git would store the file as a plain blob while this
+    /// commit stored a pointer.
+    fn track(&self, index: &mut Index, paths: &[String]) -> Result<Vec<String>> {
+        append_track_lines(&self.workdir, "", paths)?;
+        let mut changed = vec![".gitattributes".to_owned()];
+        let attributes = WorkTreeAttributes::load(self.repo, index, paths)?;
+        for path in paths.iter().filter(|path| !attributes.is_lfs(path)) {
+            let Some(dir) = deepest_attributes_dir(&self.workdir, path) else {
+                continue;
+            };
+            let relative = path.strip_prefix(&format!("{dir}/")).unwrap_or(path);
+            append_track_lines(&self.workdir, &dir, &[relative.to_owned()])?;
+            changed.push(format!("{dir}/.gitattributes"));
+        }
+        changed.sort();
+        changed.dedup();
+        for file in &changed {
+            index.add_path(Path::new(file))?;
+        }
+        Ok(changed)
+    }
+}
+
+/// The deepest directory above `path` (not the top) that has a `.gitattributes` of its own.
+fn deepest_attributes_dir(workdir: &Path, path: &str) -> Option<String> {
+    let mut dir = Path::new(path).parent();
+    while let Some(candidate) = dir.filter(|d| !d.as_os_str().is_empty()) {
+        if workdir.join(candidate).join(".gitattributes").is_file() {
+            return Some(candidate.to_string_lossy().into_owned());
+        }
+        dir = candidate.parent();
+    }
+    None
 }
 
 /// Would the Hub refuse this file as a plain git blob?
@@ -182,8 +240,8 @@ fn looks_binary(path: &Path) -> bool {
     head[..filled].contains(&0)
 }
 
-fn append_track_lines(workdir: &Path, paths: &[String]) -> Result<()> {
-    let attributes = workdir.join(".gitattributes");
+fn append_track_lines(workdir: &Path, dir: &str, paths: &[String]) -> Result<()> {
+    let attributes = workdir.join(dir).join(".gitattributes");
     let existing = fs::read(&attributes).unwrap_or_default();
     let mut file = fs::OpenOptions::new()
         .create(true)

@@ -43,8 +43,46 @@ impl LfsStore {
 
     /// The store of `repo`. It lives in the common git directory, so the main work tree and every
     /// linked worktree (`git worktree add`) share one store, where git-lfs looks for objects too.
+    ///
+    /// Opening it sweeps [`Self::tmp_dir`] of what killed processes left (see
+    /// [`Self::sweep_temp_files`]), so a training job that is OOM-killed mid-commit does not leak
+    /// a checkpoint's worth of disk each time.
     pub fn for_repository(repo: &git2::Repository) -> Self {
-        Self::new(repo.commondir())
+        let store = Self::new(repo.commondir());
+        store.sweep_temp_files();
+        store
+    }
+
+    /// Remove temp files whose process is gone, and any older than an hour (git-lfs sweeps its
+    /// `tmp` after an hour too). A file of this process, or of a live one that wrote it within the
+    /// hour, is in use and kept. Temp names start with the writing process's id.
+    pub fn sweep_temp_files(&self) {
+        const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(3600);
+        let Ok(entries) = fs::read_dir(self.tmp_dir()) else {
+            return;
+        };
+        let me = std::process::id();
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let owner = name
+                .to_string_lossy()
+                .split('-')
+                .next()
+                .and_then(|pid| pid.parse::<u32>().ok());
+            if owner == Some(me) {
+                continue;
+            }
+            let stale = entry
+                .metadata()
+                .and_then(|meta| meta.modified())
+                .ok()
+                .and_then(|modified| modified.elapsed().ok())
+                .is_some_and(|age| age > STALE_AFTER);
+            let orphaned = owner.is_some_and(|pid| !process_is_alive(pid));
+            if stale || orphaned {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
     }
 
     pub fn root(&self) -> &Path {
@@ -175,6 +213,22 @@ impl LfsStore {
         staged.keep();
         Ok(())
     }
+}
+
+/// Whether a process with this id exists (a process of another user counts as alive).
+#[cfg(unix)]
+fn process_is_alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    // SAFETY: signal 0 only checks that the process exists and may be signalled.
+    let answer = unsafe { libc::kill(pid, 0) };
+    answer == 0 || io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+}
+
+#[cfg(not(unix))]
+fn process_is_alive(_pid: u32) -> bool {
+    true
 }
 
 /// SHA-256 and length of a file, streamed, without storing it.
@@ -342,6 +396,39 @@ mod tests {
             Ok(entries) => entries.map(|entry| entry.unwrap().path()).collect(),
             Err(_) => Vec::new(),
         }
+    }
+
+    #[test]
+    fn temp_files_of_dead_processes_and_old_ones_are_swept_but_live_ones_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_in(dir.path());
+        fs::create_dir_all(store.tmp_dir()).unwrap();
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let mine = store
+            .tmp_dir()
+            .join(format!("{}-0-0.tmp", std::process::id()));
+        let orphan = store.tmp_dir().join(format!("{dead}-0-0.tmp"));
+        let live_other = store.tmp_dir().join("1-0-0.tmp");
+        let old_unknown = store.tmp_dir().join("git-lfs-download.tmp");
+        for path in [&mine, &orphan, &live_other, &old_unknown] {
+            fs::write(path, b"partial").unwrap();
+        }
+        let hour_ago = SystemTime::now() - std::time::Duration::from_secs(7200);
+        File::options()
+            .write(true)
+            .open(&old_unknown)
+            .unwrap()
+            .set_modified(hour_ago)
+            .unwrap();
+
+        store.sweep_temp_files();
+
+        assert!(mine.exists());
+        assert!(live_other.exists(), "pid 1 is alive");
+        assert!(!orphan.exists());
+        assert!(!old_unknown.exists());
     }
 
     #[test]

@@ -13,7 +13,7 @@ pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
     Ok(())
 }
 
-/// `{"path", "head", "branch", "remote_url"}` of the work tree at `local_dir`.
+/// `{"path", "head", "branch", "remote_url", "interrupted_clone"}` of the work tree at `local_dir`.
 #[pyfunction]
 fn repo_info<'py>(py: Python<'py>, local_dir: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDict>> {
     let local_dir = path(local_dir, "local_dir")?;
@@ -23,6 +23,7 @@ fn repo_info<'py>(py: Python<'py>, local_dir: &Bound<'py, PyAny>) -> PyResult<Bo
     result.set_item("head", info.head)?;
     result.set_item("branch", info.branch)?;
     result.set_item("remote_url", info.remote_url)?;
+    result.set_item("interrupted_clone", info.interrupted_clone)?;
     Ok(result)
 }
 

@@ -15,7 +15,7 @@ use git2::build::{CheckoutBuilder, RepoBuilder};
 use git2::{Direction, Repository};
 
 use super::checkout::{checkout_with_progress, lfs_checkout_filter};
-use super::target_dir::CloneTarget;
+use super::target_dir::{mark_complete, mark_incomplete, CloneTarget};
 use crate::auth::{resolve_token, ProcessEnv, TokenRequest};
 use crate::error::{HfGitError, Result};
 use crate::hub::RemoteSpec;
@@ -61,7 +61,7 @@ enum RevisionKind {
 
 pub fn clone_repo(request: CloneRequest, monitor: &Monitor) -> Result<PathBuf> {
     super::libgit2_settings::apply();
-    let target = CloneTarget::claim(&request.local_dir)?;
+    let mut target = CloneTarget::claim(&request.local_dir)?;
     let token = resolve_token(request.token, request.remote.url_token, &ProcessEnv);
     let lfs_token = token.clone();
     let remote_url = request.remote.url.clone();
@@ -82,8 +82,20 @@ pub fn clone_repo(request: CloneRequest, monitor: &Monitor) -> Result<PathBuf> {
             })?;
         fetch.depth(depth);
     }
+    let marked = std::cell::RefCell::new(None);
     let mut builder = RepoBuilder::new();
     builder.fetch_options(fetch);
+    // Called once the git directory exists and before anything is fetched: mark it, so a
+    // `kill -9` from here on leaves a directory every operation recognises as unfinished.
+    builder.remote_create(|repo, name, url| {
+        if let Err(err) = mark_incomplete(repo.path()) {
+            *marked.borrow_mut() = Some(err);
+            return Err(git2::Error::from_str(
+                "could not mark the clone as incomplete",
+            ));
+        }
+        repo.remote(name, url)
+    });
     // Fetch only: the checkout follows below, once the tree shows whether it needs filters.
     let mut fetch_only = CheckoutBuilder::new();
     fetch_only.dry_run();
@@ -91,9 +103,13 @@ pub fn clone_repo(request: CloneRequest, monitor: &Monitor) -> Result<PathBuf> {
     if let Some(RevisionKind::Branch(branch)) = &revision {
         builder.branch(branch);
     }
-    let repo = builder
-        .clone(session.url(), target.path())
-        .map_err(|err| session.classify(&err, monitor))?;
+    let cloned = builder.clone(session.url(), target.path());
+    drop(builder);
+    if let Some(err) = marked.into_inner() {
+        return Err(err);
+    }
+    let repo = cloned.map_err(|err| session.classify(&err, monitor))?;
+    target.restore_lfs_objects(repo.path());
 
     match &revision {
         Some(RevisionKind::Tag(name)) => detach_at(&repo, &format!("refs/tags/{name}"), monitor)?,
@@ -132,6 +148,7 @@ pub fn clone_repo(request: CloneRequest, monitor: &Monitor) -> Result<PathBuf> {
     if monitor.is_cancelled() {
         return Err(HfGitError::Cancelled);
     }
+    mark_complete(repo.path())?;
     monitor.report(Phase::Done, 1, 1, monitor.snapshot().bytes);
     Ok(target.keep())
 }

@@ -71,7 +71,7 @@ pub fn commit(request: CommitRequest, monitor: &Monitor) -> Result<git2::Oid> {
             &index,
             parent.as_ref(),
             &pathspecs,
-            &staged.auto_tracked,
+            &staged.attribute_files,
         )?
     };
     let tree = repo.find_tree(tree_id)?;
@@ -94,14 +94,14 @@ pub fn commit(request: CommitRequest, monitor: &Monitor) -> Result<git2::Oid> {
 }
 
 /// The tree of `git commit --only -- <pathspecs>`: the parent's tree with the index's version of
-/// every path the pathspecs cover, and nothing else that the index may hold staged. A
-/// `.gitattributes` that auto-tracking just extended goes with the files it now tracks.
+/// every path the pathspecs cover, and nothing else that the index may hold staged. The
+/// `.gitattributes` files that auto-tracking just extended go with the files they now track.
 fn only_these_paths(
     repo: &Repository,
     index: &git2::Index,
     parent: Option<&git2::Commit<'_>>,
     pathspecs: &Pathspecs,
-    auto_tracked: &[String],
+    attribute_files: &[String],
 ) -> Result<git2::Oid> {
     let mut selected = git2::Index::new()?;
     if let Some(parent) = parent {
@@ -109,7 +109,7 @@ fn only_these_paths(
     }
     let covered = |path: &[u8]| {
         std::str::from_utf8(path).is_ok_and(|path| {
-            pathspecs.matches(path) || (!auto_tracked.is_empty() && path == ".gitattributes")
+            pathspecs.matches(path) || attribute_files.iter().any(|file| file == path)
         })
     };
     let dropped: Vec<Vec<u8>> = selected

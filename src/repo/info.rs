@@ -11,10 +11,13 @@ pub struct RepoInfo {
     pub branch: Option<String>,
     /// `origin`'s URL with any credentials removed.
     pub remote_url: Option<String>,
+    /// A clone into this directory was killed before it finished (see
+    /// [`HfGitError::CloneInterrupted`](crate::HfGitError::CloneInterrupted)).
+    pub interrupted_clone: bool,
 }
 
 pub fn info(local_dir: &Path) -> Result<RepoInfo> {
-    let repo = super::open_work_tree(local_dir)?;
+    let (repo, interrupted_clone) = super::open_work_tree_even_if_interrupted(local_dir)?;
     let path = repo.workdir().unwrap_or(local_dir).to_path_buf();
     let path = path.canonicalize().unwrap_or(path);
     let (head, branch) = match repo.head() {
@@ -31,6 +34,7 @@ pub fn info(local_dir: &Path) -> Result<RepoInfo> {
         head,
         branch,
         remote_url: super::upstream::display_url(&repo, "origin"),
+        interrupted_clone,
     })
 }
 

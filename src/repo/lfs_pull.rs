@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 
 use super::lock::lock_index;
+use super::target_dir::mark_complete;
 use super::upstream::remote_spec;
 use crate::auth::{resolve_token, ProcessEnv, TokenRequest};
 use crate::error::Result;
@@ -28,7 +29,7 @@ pub struct LfsPullRequest {
 }
 
 pub fn lfs_pull(request: LfsPullRequest, monitor: &Monitor) -> Result<TransferSummary> {
-    let repo = super::open_work_tree(&request.local_dir)?;
+    let (repo, interrupted_clone) = super::open_work_tree_even_if_interrupted(&request.local_dir)?;
     // Writing the smudged files' index entries: no other writer of the index meanwhile.
     let _index = lock_index(&repo)?;
     let spec = remote_spec(&repo, &request.remote_name)?;
@@ -56,6 +57,10 @@ pub fn lfs_pull(request: LfsPullRequest, monitor: &Monitor) -> Result<TransferSu
         &config,
         monitor,
     )?;
+    if interrupted_clone && repo.head().is_ok() {
+        // Its history was complete and its LFS files now are: the killed clone is finished.
+        mark_complete(repo.path())?;
+    }
     monitor.report(Phase::Done, 1, 1, summary.bytes);
     Ok(summary)
 }

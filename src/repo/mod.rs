@@ -41,5 +41,28 @@ pub fn open_work_tree(path: &Path) -> Result<Repository> {
     if repo.is_bare() {
         return Err(not_a_repo());
     }
+    // Every operation starts by sweeping temp files that killed processes left in `.git/lfs/tmp`.
+    crate::lfs::LfsStore::for_repository(&repo);
+    if target_dir::is_incomplete(repo.path()) {
+        return Err(HfGitError::CloneInterrupted {
+            path: path.to_path_buf(),
+        });
+    }
     Ok(repo)
+}
+
+/// [`open_work_tree`] that also opens a clone that was killed before it finished: for
+/// `lfs_pull()`, which can finish such a clone's LFS files. `true` when it was one.
+pub fn open_work_tree_even_if_interrupted(path: &Path) -> Result<(Repository, bool)> {
+    match open_work_tree(path) {
+        Err(HfGitError::CloneInterrupted { .. }) => {
+            let repo = Repository::open_ext(
+                path,
+                git2::RepositoryOpenFlags::NO_SEARCH,
+                std::iter::empty::<&std::ffi::OsStr>(),
+            )?;
+            Ok((repo, true))
+        }
+        other => other.map(|repo| (repo, false)),
+    }
 }

@@ -158,11 +158,14 @@ pub(crate) fn relative_pathspec(workdir: &Path, path: &Path) -> Result<String> {
         )));
     }
     refuse_paths_beyond_symlinks(&root, &relative, path)?;
-    let text = relative.to_string_lossy().replace('\\', "/");
+    // A backslash is a separator only on Windows; elsewhere it is part of a file name.
+    let text = relative.to_string_lossy();
+    #[cfg(windows)]
+    let text = text.replace('\\', "/");
     Ok(if text.is_empty() {
         ".".to_owned()
     } else {
-        text
+        text.to_string()
     })
 }
 

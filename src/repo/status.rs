@@ -6,7 +6,7 @@ use std::path::Path;
 use git2::{Repository, Status, StatusOptions};
 
 use crate::lfs::attribute_source::WorkTreeAttributes;
-use crate::lfs::clean::cleaned_blob;
+use crate::lfs::clean::{cleaned_blob, converted_blob_id};
 use crate::lfs::refresh::{stale_lfs_entries, StaleLfsEntry};
 use crate::lfs::stage::index_entry;
 use crate::repo::lock::{try_lock_index, write_index, IndexStamp};
@@ -111,14 +111,40 @@ fn settle_changed_lfs_files(repo: &Repository) -> Result<BTreeSet<String>> {
     let stale = stale_lfs_entries(repo, &index, &workdir, &|_| true)?;
     let mut unchanged = Vec::new();
     let mut changed = Vec::new();
+    let mut passed_through = Vec::new();
     for entry in stale {
-        let same = cleaned_blob(&workdir.join(&entry.path)).is_ok_and(|blob| {
-            git2::Oid::hash_object(git2::ObjectType::Blob, &blob).is_ok_and(|id| id == entry.blob)
-        });
-        if same {
-            unchanged.push(entry);
+        // git's shortcut: a size unlike the recorded one (when one is recorded) is a change,
+        // without looking at the content, even if cleaning would give the same blob again.
+        let resized = entry.recorded_size != 0 && entry.recorded_size != entry.meta.len() as u32;
+        let cleaned = if resized {
+            None
         } else {
-            changed.push(entry);
+            cleaned_blob(&workdir.join(&entry.path)).ok()
+        };
+        match cleaned {
+            Some((_, true)) => passed_through.push(entry),
+            Some((blob, false)) if blob_id(&blob) == Some(entry.blob) => unchanged.push(entry),
+            _ => changed.push(entry),
+        }
+    }
+    // A pointer file that passed through unchanged still gets the path's line-ending conversion.
+    if !passed_through.is_empty() {
+        let paths: Vec<String> = passed_through.iter().map(|e| e.path.clone()).collect();
+        let attributes = WorkTreeAttributes::load(repo, &index, &paths)?;
+        for entry in passed_through {
+            let full = workdir.join(&entry.path);
+            let id = if attributes.stores_bytes_unchanged(&entry.path) {
+                cleaned_blob(&full)
+                    .ok()
+                    .and_then(|(blob, _)| blob_id(&blob))
+            } else {
+                converted_blob_id(repo, &full).ok()
+            };
+            if id == Some(entry.blob) {
+                unchanged.push(entry);
+            } else {
+                changed.push(entry);
+            }
         }
     }
     let recorded = |entry: &StaleLfsEntry| {
@@ -149,6 +175,10 @@ fn settle_changed_lfs_files(repo: &Repository) -> Result<BTreeSet<String>> {
         index.add(&marker)?;
     }
     Ok(changed.into_iter().map(|entry| entry.path).collect())
+}
+
+fn blob_id(content: &[u8]) -> Option<git2::Oid> {
+    git2::Oid::hash_object(git2::ObjectType::Blob, content).ok()
 }
 
 fn kind_of(flags: Status) -> Option<ChangeKind> {

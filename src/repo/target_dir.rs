@@ -1,4 +1,13 @@
-//! The clone destination: refused up front if it holds anything, removed again if the clone fails.
+//! The clone destination: refused up front if it holds anything, removed again if the clone fails,
+//! and marked while the clone runs.
+//!
+//! A failed or interrupted clone removes what it wrote, but `kill -9` (an OOM kill, a preempted
+//! job) gives it no chance to. What is left then looks like a repository: it opens, `status()` is
+//! clean, `pull()` is "up to date", while LFS files are still pointer text or the history is half
+//! fetched. So the clone marks its git directory before fetching anything and removes the mark as
+//! its last step; every operation refuses a marked repository with [`HfGitError::CloneInterrupted`],
+//! and a new clone into the same directory starts over, keeping the verified LFS objects the
+//! killed one had downloaded.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -11,10 +20,68 @@ pub struct CloneTarget {
     path: PathBuf,
     created: bool,
     kept: bool,
+    /// Where a killed clone's LFS objects wait to be taken back.
+    resumed: Option<PathBuf>,
+}
+
+/// If `path` holds a killed clone, empty it, keeping its verified LFS objects beside it; return
+/// where they are.
+fn set_aside_interrupted_clone(path: &Path) -> Result<Option<PathBuf>> {
+    let git_dir = path.join(".git");
+    if !is_incomplete(&git_dir) {
+        return Ok(None);
+    }
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let saved = path.with_file_name(format!(".{name}.hfgit-lfs-objects"));
+    let _ = fs::remove_dir_all(&saved);
+    let kept = fs::rename(git_dir.join("lfs").join("objects"), &saved).is_ok();
+    for entry in fs::read_dir(path).map_err(|e| HfGitError::io_at("reading", path, e))? {
+        let entry = entry.map_err(|e| HfGitError::io_at("reading", path, e))?;
+        let child = entry.path();
+        let removed = if child.is_dir() && !child.is_symlink() {
+            fs::remove_dir_all(&child)
+        } else {
+            fs::remove_file(&child)
+        };
+        removed.map_err(|e| HfGitError::io_at("removing", &child, e))?;
+    }
+    Ok(kept.then_some(saved))
+}
+
+/// The file in the git directory that says a clone is still running (or was killed).
+const INCOMPLETE_MARKER: &str = "hfgit-clone-incomplete";
+
+/// Mark the git directory of a clone that has started.
+pub fn mark_incomplete(git_dir: &Path) -> Result<()> {
+    let marker = git_dir.join(INCOMPLETE_MARKER);
+    fs::write(&marker, format!("{}\n", std::process::id()))
+        .map_err(|e| HfGitError::io_at("writing", &marker, e))
+}
+
+/// Remove the mark: the clone is complete.
+pub fn mark_complete(git_dir: &Path) -> Result<()> {
+    let marker = git_dir.join(INCOMPLETE_MARKER);
+    match fs::remove_file(&marker) {
+        Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
+            Err(HfGitError::io_at("removing", &marker, err))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Whether the clone that made this git directory never finished.
+pub fn is_incomplete(git_dir: &Path) -> bool {
+    git_dir.join(INCOMPLETE_MARKER).exists()
 }
 
 impl CloneTarget {
+    /// Claim `path` for a clone: a missing or empty directory, or the remains of a clone that was
+    /// killed (whose LFS objects are set aside for [`Self::restore_lfs_objects`]).
     pub fn claim(path: &Path) -> Result<Self> {
+        let resumed = set_aside_interrupted_clone(path)?;
         let created = match fs::read_dir(path) {
             Ok(mut entries) => {
                 if entries.next().is_some() {
@@ -40,7 +107,22 @@ impl CloneTarget {
             path: path.to_path_buf(),
             created,
             kept: false,
+            resumed,
         })
+    }
+
+    /// Put the LFS objects of the killed clone this one replaces into the new git directory.
+    pub fn restore_lfs_objects(&mut self, git_dir: &Path) {
+        let Some(saved) = self.resumed.take() else {
+            return;
+        };
+        let objects = git_dir.join("lfs").join("objects");
+        let moved = fs::create_dir_all(git_dir.join("lfs"))
+            .and_then(|()| fs::rename(&saved, &objects))
+            .is_ok();
+        if !moved {
+            let _ = fs::remove_dir_all(&saved);
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -55,6 +137,9 @@ impl CloneTarget {
 
 impl Drop for CloneTarget {
     fn drop(&mut self) {
+        if let Some(saved) = self.resumed.take() {
+            let _ = fs::remove_dir_all(saved);
+        }
         if self.kept {
             return;
         }
