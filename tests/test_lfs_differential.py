@@ -59,6 +59,11 @@ KNOWN_SEEDS = [
         "a CRLF pointer in an LFS path under '* text=auto': git commits it with LF line ends",
     ),
     Known(
+        20003,
+        "'!bang.bin filter=lfs' in data/.gitattributes: git ignores a negative pattern, libgit2's "
+        "lookup matched every other file, so status called data/.gitattributes modified",
+    ),
+    Known(
         1412,
         "a 1,000,001-byte binary under [x]/, whose .gitattributes unsets filter, is auto-tracked",
     ),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import hfgit
@@ -180,3 +181,35 @@ def test_pull_refuses_to_overwrite_local_edits(
 def test_push_from_a_directory_that_is_not_a_repository(tmp_path: Path) -> None:
     with pytest.raises(hfgit.NotARepositoryError):
         hfgit.push(tmp_path)
+
+
+def test_a_push_whose_reply_was_lost_says_it_may_have_landed_and_a_rerun_succeeds(
+    hub: LocalHub, work: hfgit.Repository
+) -> None:
+    (Path(work.path) / "a.txt").write_text("a\n")
+    mine = work.commit("a")
+    hub.faults.drop_reply_next(path_contains="/git-receive-pack")
+
+    with pytest.raises(hfgit.NetworkError) as info:
+        work.push(token=hub.write_token)
+
+    assert "may have applied it" in str(info.value)
+    assert "running push() again is safe" in str(info.value)
+    again = work.push(token=hub.write_token)
+    assert [(u.ref, u.new) for u in again.updates] == [("refs/heads/main", mine)]
+
+
+def test_a_503_on_receive_pack_names_the_status_not_a_broken_pipe(
+    hub: LocalHub, work: hfgit.Repository
+) -> None:
+    (Path(work.path) / "corpus.txt").write_bytes(os.urandom(4 << 20).hex().encode())
+    work.commit("eight MiB of text, more than a socket buffer")
+    hub.faults.fail_next(status=503, path_contains="/git-receive-pack")
+
+    with pytest.raises(hfgit.NetworkError) as info:
+        work.push(token=hub.write_token)
+
+    assert "503" in str(info.value)
+    assert "Broken pipe" not in str(info.value)
+    assert "nothing was applied" in str(info.value)
+    work.push(token=hub.write_token)

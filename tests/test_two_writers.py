@@ -106,3 +106,44 @@ def test_a_stale_git_index_lock_is_named_with_how_to_remove_it(work: hfgit.Repos
     assert isinstance(info.value, OSError)
     lock.unlink()
     work.commit("after removing it")
+
+
+def test_a_manual_push_racing_the_checkpoint_pusher_never_reports_a_rejection(
+    hub: LocalHub, repo_id: str, work: hfgit.Repository
+) -> None:
+    root = Path(work.path)
+    rounds, rejected = 25, []
+    with hfgit.CheckpointPusher(root, token=hub.write_token) as pusher:
+        for step in range(rounds):
+            (root / "trainer_state.json").write_text(json.dumps({"step": step}))
+            pusher.submit(f"step {step}")
+            try:
+                work.push(token=hub.write_token, progress=False)
+            except hfgit.PushRejectedError as error:
+                rejected.append(str(error))
+            except hfgit.NothingToCommitError:
+                pass
+    assert rejected == []
+    assert pusher.last_error is None
+    remote = git("ls-remote", hub.repo_url(repo_id), "refs/heads/main", token=hub.write_token)
+    assert remote.split()[0] == work.head
+    assert work.log(limit=1)[0].summary == f"step {rounds - 1}"
+
+
+def test_a_ref_held_by_another_writer_is_a_local_lock_error_naming_the_ref_lock(
+    work: hfgit.Repository,
+) -> None:
+    root = Path(work.path)
+    lock = root / ".git" / "refs" / "heads" / "main.lock"
+    lock.write_text("")
+    (root / "new.txt").write_text("new\n")
+    head = work.head
+
+    with pytest.raises(hfgit.RepositoryLockedError) as info:
+        work.commit("the branch is locked")
+
+    assert not isinstance(info.value, ConnectionError)
+    assert "main.lock" in str(info.value)
+    assert work.head == head
+    lock.unlink()
+    work.commit("after the lock is gone")

@@ -16,13 +16,14 @@ import logging
 import os
 import sys
 import threading
+import time
 import weakref
 from collections.abc import Iterable
 from types import TracebackType
 from typing import Union
 
 from .api import commit, push
-from .exceptions import NothingToCommitError
+from .exceptions import NothingToCommitError, RepositoryLockedError
 from .repository import Repository
 from .results import PushResult
 
@@ -31,6 +32,10 @@ TokenArg = Union[str, bool, None]
 
 _log = logging.getLogger("hfgit")
 _live_pushers: weakref.WeakSet[CheckpointPusher] = weakref.WeakSet()
+
+
+#: Seconds a checkpoint commit waits for another writer of the same work tree.
+_LOCK_WAIT = 120.0
 
 
 class CheckpointPusher:
@@ -162,11 +167,24 @@ class CheckpointPusher:
         except OSError as error:
             _log.debug("could not lower the checkpoint thread's priority: %s", error)
 
+    def _commit(self, message: str, paths: list[PathArg] | None) -> None:
+        """Commit, waiting (up to ``_LOCK_WAIT`` seconds) while another call of this process or
+        another one holds the work tree's index: the loop's own ``commit`` or a second job."""
+        deadline = time.monotonic() + _LOCK_WAIT
+        while True:
+            try:
+                # Nothing new on disk is fine: an earlier commit may still wait to be pushed.
+                with contextlib.suppress(NothingToCommitError):
+                    commit(self._path, message, paths=paths, author=self._author, progress=False)
+                return
+            except RepositoryLockedError:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.1)
+
     def _commit_and_push(self, message: str, paths: list[PathArg] | None) -> None:
         try:
-            # Nothing new on disk is fine: an earlier commit may still be waiting to be pushed.
-            with contextlib.suppress(NothingToCommitError):
-                commit(self._path, message, paths=paths, author=self._author, progress=False)
+            self._commit(message, paths)
             result = push(
                 self._path,
                 token=self._token,

@@ -14,10 +14,11 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use git2::{AttrCheckFlags, Repository};
+use git2::Repository;
 use secrecy::SecretString;
 use url::Url;
 
+use super::attribute_source::WorkTreeAttributes;
 use super::path_filter::PathFilter;
 use super::racy::write_index_after;
 use super::stage::index_entry;
@@ -102,7 +103,7 @@ pub fn smudge_work_tree(
 fn pointer_files(repo: &Repository, workdir: &Path, filter: &PathFilter) -> Result<Vec<Candidate>> {
     let index = repo.index()?;
     let odb = repo.odb()?;
-    let mut found = Vec::new();
+    let mut pointers = Vec::new();
     for entry in index.iter() {
         let is_file = entry.mode & 0o170000 == 0o100000;
         let Ok(path) = String::from_utf8(entry.path.clone()) else {
@@ -111,32 +112,31 @@ fn pointer_files(repo: &Repository, workdir: &Path, filter: &PathFilter) -> Resu
         if !is_file || !filter.allows(&path) {
             continue;
         }
-        let Ok((size, _)) = odb.read_header(entry.id) else {
-            continue;
-        };
-        if size >= POINTER_SIZE_LIMIT {
-            continue;
+        match odb.read_header(entry.id) {
+            Ok((size, _)) if size < POINTER_SIZE_LIMIT => {}
+            _ => continue,
         }
         let blob = repo.find_blob(entry.id)?;
-        let Some(parsed) = Pointer::parse(blob.content()) else {
-            continue;
-        };
-        let tracked = matches!(
-            repo.get_attr(Path::new(&path), "filter", AttrCheckFlags::FILE_THEN_INDEX),
-            Ok(Some("lfs"))
-        );
-        if !tracked {
+        if let Some(parsed) = Pointer::parse(blob.content()) {
+            pointers.push((path, entry, blob.content().to_vec(), parsed));
+        }
+    }
+    let paths: Vec<String> = pointers.iter().map(|(path, ..)| path.clone()).collect();
+    let attributes = WorkTreeAttributes::load(repo, &index, &paths)?;
+    let mut found = Vec::new();
+    for (path, entry, content, parsed) in pointers {
+        if !attributes.is_lfs(&path) {
             continue;
         }
         // Only replace a file that still holds the pointer: never overwrite a user's edit.
         match fs::read(workdir.join(&path)) {
-            Ok(current) if current == blob.content() => {}
+            Ok(current) if current == content => {}
             _ => continue,
         }
         // The object of such a pointer holds the extension's output (gzip bytes, say), not the
         // file: refuse before anything is downloaded or written, as git-lfs does without the
-        // extension configured.
-        // The empty file needs no object at all, extension or not (git-lfs writes it empty too).
+        // extension configured. The empty file needs no object at all, extension or not
+        // (git-lfs writes it empty too).
         let extension = parsed
             .extensions
             .first()

@@ -11,8 +11,9 @@ use std::fs::{self, Metadata};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-use git2::{AttrCheckFlags, Index, IndexEntry, Repository};
+use git2::{Index, IndexEntry, Repository};
 
+use super::attribute_source::WorkTreeAttributes;
 use super::{Pointer, POINTER_SIZE_LIMIT};
 use crate::error::Result;
 
@@ -38,7 +39,7 @@ pub fn stale_lfs_entries(
     covered: &dyn Fn(&str) -> bool,
 ) -> Result<Vec<StaleLfsEntry>> {
     let odb = repo.odb()?;
-    let mut stale = Vec::new();
+    let mut candidates = Vec::new();
     for entry in index.iter() {
         let is_regular_file = entry.mode & 0o170000 == 0o100000;
         let stage = (entry.flags >> 12) & 0x3;
@@ -54,11 +55,18 @@ pub fn stale_lfs_entries(
         if !meta.is_file() || stat_matches(&entry, &meta) {
             continue;
         }
-        let tracked = matches!(
-            repo.get_attr(Path::new(&path), "filter", AttrCheckFlags::FILE_THEN_INDEX),
-            Ok(Some("lfs"))
-        );
-        if !tracked {
+        candidates.push((path, entry, meta));
+    }
+    if candidates.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Attributes as git reads them (libgit2's own lookup, for one, takes a `!pattern` line that
+    // git ignores as a negative pattern matching every other file).
+    let paths: Vec<String> = candidates.iter().map(|(path, _, _)| path.clone()).collect();
+    let attributes = WorkTreeAttributes::load(repo, index, &paths)?;
+    let mut stale = Vec::new();
+    for (path, entry, meta) in candidates {
+        if !attributes.is_lfs(&path) {
             continue;
         }
         // A blob that is not a pointer (committed before the path was tracked) is stale too: the

@@ -252,7 +252,35 @@ unsafe extern "C" fn stream_write(
         return -1;
     };
     let buffer = std::slice::from_raw_parts(data.cast::<u8>(), len);
-    transferred(|| socket.write(buffer), "write to")
+    let written = transferred(|| socket.write(buffer), "write to");
+    if written < 0 {
+        if let Some(status) = early_reply_status(socket) {
+            set_error(&format!(
+                "the server answered {status} before the request was sent in full, and closed \
+                 the connection"
+            ));
+        }
+    }
+    written
+}
+
+/// A server that refuses a request (a 503 while busy, say) may answer and close before it has
+/// read the body, so the client's next write fails with a broken pipe that hides the answer. The
+/// answer is often already in the receive buffer: read its status line, without waiting. Only
+/// plain HTTP can be read here; under TLS the bytes are encrypted and this gives `None`.
+fn early_reply_status(socket: &TcpStream) -> Option<String> {
+    let mut head = [0u8; 256];
+    socket.set_nonblocking(true).ok()?;
+    let peeked = socket.peek(&mut head);
+    let _ = socket.set_nonblocking(false);
+    let head = &head[..peeked.ok()?];
+    let line = std::str::from_utf8(head).ok()?.lines().next()?;
+    let status = line.strip_prefix("HTTP/1.")?.get(2..)?.trim();
+    status
+        .split(' ')
+        .next()
+        .filter(|code| code.len() == 3 && code.bytes().all(|b| b.is_ascii_digit()))
+        .map(|_| format!("HTTP {status}"))
 }
 
 unsafe extern "C" fn stream_close(stream: *mut GitStream) -> c_int {

@@ -105,7 +105,7 @@ pub fn push(request: PushRequest, monitor: &Monitor) -> Result<PushOutcome> {
         connection
             .remote()
             .push(&[refspec.as_str()], Some(&mut options))
-            .map_err(fail)?;
+            .map_err(|err| may_have_landed(fail(err)))?;
         drop(options);
         if let Some(rejection) = session.take_rejections().into_iter().next() {
             return Err(rejection_error(rejection, &session.remote_messages()));
@@ -132,6 +132,31 @@ pub fn push(request: PushRequest, monitor: &Monitor) -> Result<PushOutcome> {
         lfs_objects: lfs.transferred,
         lfs_bytes: lfs.bytes,
     })
+}
+
+/// A connection that broke while the pack was sent or the answer awaited leaves the outcome
+/// unknown: the server may have applied the push. Say so, and that a second push is safe.
+fn may_have_landed(err: HfGitError) -> HfGitError {
+    match err {
+        HfGitError::Network { detail }
+            if detail.contains("status code") || detail.contains("answered HTTP") =>
+        {
+            HfGitError::Network {
+                detail: format!(
+                    "{detail}. The server refused the push, so nothing was applied; try again \
+                     (later, if it is busy)"
+                ),
+            }
+        }
+        HfGitError::Network { detail } => HfGitError::Network {
+            detail: format!(
+                "{detail}. The connection broke while the push was sent or its answer awaited, \
+                 so the server may have applied it: running push() again is safe (it reports \
+                 success if the commits are already there)"
+            ),
+        },
+        other => other,
+    }
 }
 
 /// A refused ref: a read-only token is an authentication problem, anything else a rejection.

@@ -21,6 +21,8 @@ class FaultAction:
     """
 
     status: int | None
+    #: Serve the request first (a push is applied), then close without sending the reply.
+    after_serving: bool = False
 
     @property
     def drops_connection(self) -> bool:
@@ -78,6 +80,11 @@ class HubFaults:
     def drop_next(self, count: int = 1, path_contains: str | None = None) -> None:
         """Close the connection of the next `count` matching requests without any response."""
         self._queue(count, FaultAction(None), path_contains)
+
+    def drop_reply_next(self, count: int = 1, path_contains: str | None = None) -> None:
+        """Serve the next `count` matching requests, then close the connection instead of
+        sending the reply: the request took effect (a push landed) but the client never hears."""
+        self._queue(count, FaultAction(None, after_serving=True), path_contains)
 
     def clear(self) -> None:
         """Forget every queued fault and reset the latency to 0."""

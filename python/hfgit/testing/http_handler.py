@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import io
 import logging
 import re
 import socket
@@ -311,6 +312,9 @@ class HubRequestHandler(BaseHTTPRequestHandler):
             if latency:
                 time.sleep(latency)
             fault = context.faults.take(self.path)
+            if fault is not None and fault.after_serving:
+                self._serve_without_reply(path, query, identity)
+                return
             if fault is not None:
                 if fault.status is None:
                     self.close_connection = True
@@ -336,6 +340,15 @@ class HubRequestHandler(BaseHTTPRequestHandler):
     do_PATCH = _dispatch
     do_DELETE = _dispatch
     do_OPTIONS = _dispatch
+
+    def _serve_without_reply(self, path: str, query: str, identity: Identity) -> None:
+        """Handle the request for real, throw the reply away, and close the connection."""
+        reply, self.wfile = self.wfile, io.BytesIO()
+        try:
+            self._route(path, query, identity)
+        finally:
+            self.wfile = reply
+            self.close_connection = True
 
     def _route(self, path: str, query: str, identity: Identity) -> None:
         if path.startswith(lfs_http.STORAGE_PREFIX):
