@@ -151,3 +151,20 @@ def test_lfs_pull_finishes_a_clone_killed_while_it_downloaded_lfs_files(
 
     assert (dest / "model.safetensors").read_bytes() == weights
     assert hfgit.Repository(dest).status().is_clean
+
+
+def test_a_clone_killed_before_it_could_mark_itself_can_be_cloned_into_again(
+    hub: LocalHub, big_lfs_repo: tuple[str, bytes], tmp_path: Path
+) -> None:
+    repo_id, weights = big_lfs_repo
+    dest = tmp_path / "clone"
+    # What a kill in the first milliseconds leaves: a .git with no object and no ref.
+    for part in ("objects/pack", "objects/info", "refs/heads", "refs/tags"):
+        (dest / ".git" / part).mkdir(parents=True)
+    (dest / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    (dest / ".git" / "config.lock").write_text("")
+
+    again = hfgit.clone(repo_id, dest, token=hub.write_token, endpoint=hub.endpoint)
+
+    assert (Path(again.path) / "model.safetensors").read_bytes() == weights
+    git("fsck", "--full", cwd=dest)

@@ -59,6 +59,11 @@ KNOWN_SEEDS = [
         "a CRLF pointer in an LFS path under '* text=auto': git commits it with LF line ends",
     ),
     Known(
+        30091,
+        "auto-tracking qq.dat (1,000,001 binary bytes) also covers sub/qq.dat of the same "
+        "commit, which hfgit had already staged as a plain blob",
+    ),
+    Known(
         20003,
         "'!bang.bin filter=lfs' in data/.gitattributes: git ignores a negative pattern, libgit2's "
         "lookup matched every other file, so status called data/.gitattributes modified",

@@ -374,3 +374,86 @@ def test_a_crlf_pointer_blob_is_reported_modified_like_git_status_does(
 
     assert ours == ["crlf.bin"]
     assert theirs == [" M crlf.bin"]
+
+
+# Found by a new user: paths= given as one string, mistyped, or empty.
+
+
+def test_one_path_given_alone_commits_that_path_not_the_characters_of_its_name(
+    work: hfgit.Repository,
+) -> None:
+    root = Path(work.path)
+    (root / "config.json").write_text("{}\n")
+    (root / "secrets.env").write_text("TOKEN=x\n")
+
+    work.commit("config only", paths="config.json")
+    hfgit.commit(
+        root, "a Path works too", paths=Path("secrets.env").parent / "config.json", allow_empty=True
+    )
+
+    assert git("ls-tree", "--name-only", "HEAD", cwd=root).split() == [
+        ".gitattributes",
+        "config.json",
+    ]
+
+
+@pytest.mark.parametrize("paths", [["a.tx"], ["*.log"], []])
+def test_paths_that_match_no_file_are_refused_instead_of_reporting_nothing_to_commit(
+    work: hfgit.Repository, paths: list[str]
+) -> None:
+    root = Path(work.path)
+    (root / ".gitignore").write_text("*.log\n")
+    (root / "a.txt").write_text("a\n")
+    (root / "x.log").write_text("ignored\n")
+    head = work.head
+
+    with pytest.raises(hfgit.InvalidArgumentError) as info:
+        work.commit("typo", paths=paths)
+
+    assert not isinstance(info.value, hfgit.NothingToCommitError)
+    if paths:
+        assert isinstance(info.value, hfgit.PathspecError)
+        assert paths[0] in str(info.value)
+    assert work.head == head
+
+
+def test_status_right_after_a_git_clone_calls_racily_clean_lfs_files_clean(
+    hub: LocalHub, repo_id: str, work: hfgit.Repository, tmp_path: Path
+) -> None:
+    (Path(work.path) / "model.bin").write_bytes(os.urandom(64 * 1024))
+    work.commit("weights")
+    work.push(token=hub.write_token)
+    for attempt in range(5):
+        fresh = git_clone(hub, repo_id, tmp_path / f"fresh{attempt}")
+        assert hfgit.Repository(fresh).status().is_clean
+        with pytest.raises(hfgit.NothingToCommitError):
+            hfgit.commit(fresh, "nothing changed")
+
+
+@pytest.mark.parametrize("how", ["lfs=False", "GIT_LFS_SKIP_SMUDGE"])
+def test_an_empty_lfs_file_is_written_empty_even_when_nothing_is_downloaded(
+    hub: LocalHub,
+    repo_id: str,
+    work: hfgit.Repository,
+    tmp_path: Path,
+    how: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    (Path(work.path) / "big.bin").write_bytes(b"weights" * 1000)
+    work.commit("a real one")
+    pointer = f"{SPEC}\noid sha256:{EMPTY_OID}\nsize 0\n".encode()
+    commit_blob_with_git(Path(work.path), "zero.bin", pointer, "empty LFS file")
+    work.push(token=hub.write_token)
+    if how == "GIT_LFS_SKIP_SMUDGE":
+        monkeypatch.setenv("GIT_LFS_SKIP_SMUDGE", "1")
+    lazy = hfgit.clone(
+        repo_id,
+        tmp_path / "lazy",
+        lfs=False if how == "lfs=False" else None,
+        token=hub.write_token,
+        endpoint=hub.endpoint,
+    )
+
+    assert (Path(lazy.path) / "zero.bin").read_bytes() == b""
+    assert (Path(lazy.path) / "big.bin").read_bytes().startswith(b"version ")
+    assert lazy.status().is_clean

@@ -81,11 +81,21 @@ def clone(
     return cloned
 
 
+def _path_list(paths: PathArg | Iterable[PathArg] | None) -> list[PathArg] | None:
+    """``paths`` as a list; one path given alone (``"config.json"``, a ``Path``) is one path,
+    never the characters of its name."""
+    if paths is None:
+        return None
+    if isinstance(paths, (str, os.PathLike)):
+        return [paths]
+    return list(paths)
+
+
 def commit(
     local_dir: PathArg,
     message: str,
     *,
-    paths: Iterable[PathArg] | None = None,
+    paths: PathArg | Iterable[PathArg] | None = None,
     author: str | None = None,
     allow_empty: bool = False,
     lfs_auto_track: bool = True,
@@ -97,6 +107,15 @@ def commit(
     ``"Name <email>"`` and defaults to git config. Raises :class:`NothingToCommitError` when
     nothing changed, unless ``allow_empty=True``.
 
+    ``paths`` (one path or several, relative to the work tree or absolute inside it) commits only
+    those, like ``git commit -- <paths>``: changes staged elsewhere stay staged and out of the
+    commit. A path that exists in the work tree or the index is that path and what is below it,
+    even if its name holds ``*``, ``?``, ``[`` or ``\\``; only one that names nothing is a glob, as
+    ``git add`` reads pathspecs. Raises :class:`PathspecError` for a path that matches no file
+    (and for an empty list), :class:`IgnoredPathError` for one ``.gitignore`` excludes,
+    :class:`InvalidArgumentError` for one outside the work tree or beyond a symbolic link, and
+    :class:`NestedRepositoryError` when a nested git repository would be committed.
+
     Files that ``.gitattributes`` tracks with Git LFS are stored as LFS pointers, their content
     hashed into ``.git/lfs/objects`` exactly as git-lfs would. Files the Hub would refuse as plain
     git blobs (10 MiB or more, or binary and over 1 MB) are added to ``.gitattributes`` and stored
@@ -106,7 +125,7 @@ def commit(
         commit_id = _native.commit(
             local_dir,
             message,
-            paths=None if paths is None else list(paths),
+            paths=_path_list(paths),
             author=author,
             allow_empty=allow_empty,
             lfs_auto_track=lfs_auto_track,

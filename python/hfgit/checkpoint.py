@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from types import TracebackType
 from typing import Union
 
-from .api import commit, push
+from .api import _path_list, commit, push
 from .exceptions import NothingToCommitError, RepositoryLockedError
 from .repository import Repository
 from .results import PushResult
@@ -83,14 +83,14 @@ class CheckpointPusher:
         self.pushes_completed = 0
         _live_pushers.add(self)
 
-    def submit(self, message: str, paths: Iterable[PathArg] | None = None) -> None:
+    def submit(self, message: str, paths: PathArg | Iterable[PathArg] | None = None) -> None:
         """Commit what is on disk now (or only ``paths``) and push it, in the background."""
         with self._state:
             if self._closed:
                 raise RuntimeError("this CheckpointPusher is closed")
             if self._pending is not None:
                 _log.info("checkpoint %r replaces %r, not pushed yet", message, self._pending[0])
-            self._pending = (message, None if paths is None else list(paths))
+            self._pending = (message, _path_list(paths))
             if self._worker is None:
                 self._worker = threading.Thread(
                     target=self._drain, name="hfgit-checkpoint-pusher", daemon=True

@@ -88,6 +88,13 @@ class IgnoredPathError(InvalidArgumentError):
     """
 
 
+class PathspecError(InvalidArgumentError):
+    """A path given to ``commit(paths=...)`` matches no file; nothing was committed.
+
+    ``git add`` refuses such a pathspec too ("did not match any files").
+    """
+
+
 class NestedRepositoryError(HfGitError):
     """A directory of the work tree is a git repository of its own; nothing was committed.
 
@@ -170,9 +177,9 @@ class LfsFileChangedError(LfsError):
 class LfsExtensionError(LfsError):
     """A pointer names a git-lfs extension (an ``ext-N-name`` line) that hfgit does not run.
 
-    The file keeps its pointer; exclude it from the download (``clone(lfs=[...])`` or
-    ``lfs_pull(exclude=[...])``) to fetch the other files. git-lfs without the extension
-    configured fails the checkout the same way.
+    Nothing is written for it. To fetch the other files, clone with ``lfs=False`` and call
+    ``Repository.lfs_pull(exclude=[path])``. git-lfs without the extension configured fails the
+    checkout the same way.
     """
 
 
@@ -221,6 +228,7 @@ __all__ = [
     "NetworkError",
     "NotARepositoryError",
     "NothingToCommitError",
+    "PathspecError",
     "PushRejectedError",
     "RepositoryLockedError",
     "RepositoryNotFoundError",

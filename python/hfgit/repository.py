@@ -74,7 +74,7 @@ class Repository:
         self,
         message: str,
         *,
-        paths: Iterable[PathArg] | None = None,
+        paths: PathArg | Iterable[PathArg] | None = None,
         author: str | None = None,
         allow_empty: bool = False,
         lfs_auto_track: bool = True,

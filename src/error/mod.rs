@@ -85,6 +85,10 @@ pub enum HfGitError {
     #[error("{} holds a clone that was interrupted before it finished (the process was killed): its history or LFS files may be incomplete. Clone into the same directory again to finish it (LFS objects already downloaded are kept), or, if only LFS files are missing, run hfgit.Repository(path).lfs_pull().", path.display())]
     CloneInterrupted { path: PathBuf },
 
+    /// Paths given to a commit that match no file, as `git add` says of a mistyped pathspec.
+    #[error("These paths match no file in the work tree, the index or HEAD: {}. Check their spelling; paths are relative to the top of the work tree (or absolute inside it). Nothing was committed.", specs.join(", "))]
+    PathspecNoMatch { specs: Vec<String> },
+
     /// A commit path names files that `.gitignore` excludes (`git add` refuses them too).
     #[error("These paths are ignored by a .gitignore rule, so they were not committed: {}. Remove or narrow the rule (or add a `!` exception for them), then commit again.", paths.join(", "))]
     PathIgnored { paths: Vec<String> },

@@ -51,7 +51,7 @@ pub fn smudge_work_tree(
             path: repo.path().to_path_buf(),
         })?
         .to_path_buf();
-    let candidates = pointer_files(repo, &workdir, filter)?;
+    let candidates = pointer_files(repo, &workdir, filter, true)?;
     if candidates.is_empty() {
         return Ok(TransferSummary::default());
     }
@@ -99,8 +99,41 @@ pub fn smudge_work_tree(
     Ok(downloaded?)
 }
 
+/// Write the empty LFS files of the checked-out tree when nothing else is smudged
+/// (`GIT_LFS_SKIP_SMUDGE`, `clone(lfs=False)`): the empty file's pointer needs no download, and
+/// git-lfs writes it empty even when it skips smudging.
+pub fn write_empty_files(repo: &Repository) -> Result<()> {
+    let Some(workdir) = repo.workdir().map(Path::to_path_buf) else {
+        return Ok(());
+    };
+    let empty: Vec<Candidate> = pointer_files(repo, &workdir, &PathFilter::default(), false)?
+        .into_iter()
+        .filter(|candidate| candidate.pointer.size == 0)
+        .collect();
+    if empty.is_empty() {
+        return Ok(());
+    }
+    let store = LfsStore::for_repository(repo);
+    let mut index = repo.index()?;
+    let mut newest = None;
+    for candidate in &empty {
+        let target = workdir.join(&candidate.path);
+        write_from_store(&store, candidate, &target)?;
+        let meta = fs::metadata(&target)
+            .map_err(|e| HfGitError::io(format!("reading {}", candidate.path), e))?;
+        newest = newest.max(meta.modified().ok());
+        index.add(&index_entry(&candidate.path, &meta, candidate.blob))?;
+    }
+    write_index_after(&mut index, &repo.path().join("index"), newest)
+}
+
 /// Index entries whose blob is a pointer on an LFS-tracked path, and whose file still holds it.
-fn pointer_files(repo: &Repository, workdir: &Path, filter: &PathFilter) -> Result<Vec<Candidate>> {
+fn pointer_files(
+    repo: &Repository,
+    workdir: &Path,
+    filter: &PathFilter,
+    refuse_extensions: bool,
+) -> Result<Vec<Candidate>> {
     let index = repo.index()?;
     let odb = repo.odb()?;
     let mut pointers = Vec::new();
@@ -140,7 +173,7 @@ fn pointer_files(repo: &Repository, workdir: &Path, filter: &PathFilter) -> Resu
         let extension = parsed
             .extensions
             .first()
-            .filter(|_| parsed.pointer.size > 0);
+            .filter(|_| refuse_extensions && parsed.pointer.size > 0);
         if let Some(extension) = extension {
             return Err(LfsError::UnsupportedExtension {
                 path,

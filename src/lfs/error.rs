@@ -38,7 +38,7 @@ pub enum LfsError {
 
     /// A pointer names a clean/smudge extension (`ext-0-gzip ...`): its object holds the
     /// extension's output, not the file, and hfgit runs no extensions. The pointer was left as it is.
-    #[error("{path} is a Git LFS pointer with the extension {extension:?}, which hfgit does not run: writing its object would put the extension's output, not the file, in the work tree. The pointer was left in place. Check it out with git-lfs and that extension configured, or leave it out (clone(lfs=[...]) / lfs_pull(exclude=[{path:?}])) to fetch the other files.")]
+    #[error("{path} is a Git LFS pointer with the extension {extension:?}, which hfgit does not run: writing its object would put the extension's output, not the file, in the work tree. Nothing was written for it. To get the other files, clone with lfs=False and then run Repository.lfs_pull(exclude=[{path:?}]) (in an existing clone, just that lfs_pull); to get this one, check it out with git-lfs and that extension configured.")]
     UnsupportedExtension { path: String, extension: String },
 
     /// Objects the server does not have and this repository cannot upload: not in the store.

@@ -39,6 +39,9 @@ pub fn stale_lfs_entries(
     covered: &dyn Fn(&str) -> bool,
 ) -> Result<Vec<StaleLfsEntry>> {
     let odb = repo.odb()?;
+    let index_written = fs::metadata(repo.path().join("index"))
+        .ok()
+        .map(|meta| (meta.mtime(), meta.mtime_nsec()));
     let mut candidates = Vec::new();
     for entry in index.iter() {
         let is_regular_file = entry.mode & 0o170000 == 0o100000;
@@ -52,7 +55,7 @@ pub fn stale_lfs_entries(
         let Ok(meta) = fs::symlink_metadata(workdir.join(&path)) else {
             continue; // deleted: libgit2 handles that without reading anything
         };
-        if !meta.is_file() || stat_matches(&entry, &meta) {
+        if !meta.is_file() || (stat_matches(&entry, &meta) && !racy(&entry, index_written)) {
             continue;
         }
         candidates.push((path, entry, meta));
@@ -87,6 +90,18 @@ pub fn stale_lfs_entries(
         });
     }
     Ok(stale)
+}
+
+/// An entry written in the same clock tick as the index (a fresh `git clone` leaves many): its
+/// stat data cannot prove the file unchanged, so git, and libgit2 after it, look at the content,
+/// and libgit2 would compare the file with the pointer blob and call it modified.
+fn racy(entry: &IndexEntry, index_written: Option<(i64, i64)>) -> bool {
+    index_written.is_none_or(|(seconds, nanos)| {
+        (
+            i64::from(entry.mtime.seconds()),
+            i64::from(entry.mtime.nanoseconds()),
+        ) >= (seconds, nanos)
+    })
 }
 
 /// git's "racily clean" comparison, minus the fields that never change under a user's feet.

@@ -39,6 +39,8 @@ pub struct LfsStaging<'r> {
     tracked: BTreeSet<String>,
     too_big_for_git: BTreeSet<String>,
     refreshed: Vec<String>,
+    /// Changed paths staged as plain blobs, which a new track line may send to LFS after all.
+    plain: Vec<String>,
     newest_mtime: Option<std::time::SystemTime>,
 }
 
@@ -64,6 +66,7 @@ impl<'r> LfsStaging<'r> {
             tracked: BTreeSet::new(),
             too_big_for_git: BTreeSet::new(),
             refreshed: Vec::new(),
+            plain: Vec::new(),
             newest_mtime: None,
         }
     }
@@ -89,6 +92,11 @@ impl<'r> LfsStaging<'r> {
             return true;
         }
         false
+    }
+
+    /// Changed paths the caller stages as plain blobs (see [`Self::finish`]).
+    pub fn note_plain(&mut self, paths: impl IntoIterator<Item = String>) {
+        self.plain.extend(paths);
     }
 
     /// Before libgit2 looks: clean the LFS files under `pathspecs` that changed on disk since
@@ -168,6 +176,18 @@ impl<'r> LfsStaging<'r> {
             }
             attribute_files = self.track(index, &auto_tracked)?;
             tracked.extend(auto_tracked.iter().cloned());
+            // A track line without `/` matches that name in every directory (as `git lfs track`
+            // writes it): other files of this commit that it now covers go to LFS too.
+            let plain = std::mem::take(&mut self.plain);
+            let attributes = WorkTreeAttributes::load(self.repo, index, &plain)?;
+            let regular_file = |path: &String| {
+                fs::symlink_metadata(self.workdir.join(path)).is_ok_and(|meta| meta.is_file())
+            };
+            tracked.extend(
+                plain
+                    .into_iter()
+                    .filter(|path| attributes.is_lfs(path) && regular_file(path)),
+            );
         }
         let mut paths: Vec<String> = tracked.into_iter().collect();
         self.stage_cleaned(index, &paths, monitor)?;

@@ -33,6 +33,7 @@ pub fn class_name(err: &HfGitError) -> &'static str {
         HfGitError::InsecureTransport { .. } => "InsecureTransportError",
         HfGitError::InvalidInput(_) => "InvalidArgumentError",
         HfGitError::PathIgnored { .. } => "IgnoredPathError",
+        HfGitError::PathspecNoMatch { .. } => "PathspecError",
         HfGitError::CloneInterrupted { .. } => "CloneInterruptedError",
         HfGitError::RepositoryLocked { .. } | HfGitError::ConcurrentChange { .. } => {
             "RepositoryLockedError"

@@ -20,7 +20,7 @@ use crate::auth::{resolve_token, ProcessEnv, TokenRequest};
 use crate::error::{HfGitError, Result};
 use crate::hub::RemoteSpec;
 use crate::lfs::attribute_source::checkout_may_convert;
-use crate::lfs::checkout::smudge_work_tree;
+use crate::lfs::checkout::{smudge_work_tree, write_empty_files};
 use crate::lfs::config::{LfsConfig, Operation};
 use crate::lfs::endpoint::LfsEndpoint;
 use crate::lfs::path_filter::PathFilter;
@@ -145,6 +145,8 @@ pub fn clone_repo(request: CloneRequest, monitor: &Monitor) -> Result<PathBuf> {
             monitor,
         )?;
     }
+    // Whatever was selected, an empty LFS file needs no download (git-lfs writes it empty too).
+    write_empty_files(&repo)?;
     if monitor.is_cancelled() {
         return Err(HfGitError::Cancelled);
     }

@@ -55,14 +55,15 @@ pub fn commit(request: CommitRequest, monitor: &Monitor) -> Result<git2::Oid> {
     }
     stage_work_tree(&repo, &mut index, &pathspecs, &mut lfs, monitor)?;
     let staged = lfs.finish(&mut index, monitor)?;
-    stamp.ensure_unchanged(&repo)?;
-    write_index(&repo, &mut index, staged.newest_mtime)?;
-
     let parent = match repo.head() {
         Ok(head) => Some(head.peel_to_commit()?),
         Err(err) if err.code() == git2::ErrorCode::UnbornBranch => None,
         Err(err) => return Err(err.into()),
     };
+    refuse_unmatched(&pathspecs, &index, parent.as_ref())?;
+    stamp.ensure_unchanged(&repo)?;
+    write_index(&repo, &mut index, staged.newest_mtime)?;
+
     let tree_id = if pathspecs.is_everything() {
         index.write_tree()?
     } else {
@@ -91,6 +92,38 @@ pub fn commit(request: CommitRequest, monitor: &Monitor) -> Result<git2::Oid> {
         &parents,
     )?;
     Ok(id)
+}
+
+/// `git add -- <spec>` refuses a spec that matches no file of the index (after staging) or of the
+/// parent commit (which still has the files a commit deletes).
+fn refuse_unmatched(
+    pathspecs: &Pathspecs,
+    index: &git2::Index,
+    parent: Option<&git2::Commit<'_>>,
+) -> Result<()> {
+    if pathspecs.is_everything() {
+        return Ok(());
+    }
+    let mut paths: Vec<String> = index
+        .iter()
+        .filter_map(|entry| String::from_utf8(entry.path).ok())
+        .collect();
+    if let Some(parent) = parent {
+        parent
+            .tree()?
+            .walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
+                if let Ok(name) = entry.name() {
+                    paths.push(format!("{dir}{name}"));
+                }
+                git2::TreeWalkResult::Ok
+            })?;
+    }
+    let unmatched = pathspecs.unmatched(paths.iter().map(String::as_str));
+    if unmatched.is_empty() {
+        Ok(())
+    } else {
+        Err(HfGitError::PathspecNoMatch { specs: unmatched })
+    }
 }
 
 /// The tree of `git commit --only -- <pathspecs>`: the parent's tree with the index's version of

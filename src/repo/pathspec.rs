@@ -39,8 +39,18 @@ impl Pathspecs {
     /// Read `paths` (relative to the work tree or absolute inside it) against the work tree and
     /// the index, which decide whether a spec names a path literally.
     pub fn new(workdir: &Path, index: &Index, paths: &[PathBuf]) -> Result<Self> {
+        if paths.is_empty() {
+            return Err(HfGitError::invalid(
+                "paths=[] names no path: pass paths=None to commit every change",
+            ));
+        }
         let mut specs = Vec::with_capacity(paths.len());
         for path in paths {
+            if path.as_os_str().is_empty() {
+                return Err(HfGitError::invalid(
+                    "an empty path in paths= names nothing (use \".\" for the whole work tree)",
+                ));
+            }
             let relative = relative_pathspec(workdir, path)?;
             if relative == "." {
                 return Ok(Self::everything());
@@ -67,17 +77,7 @@ impl Pathspecs {
         let Some(specs) = &self.specs else {
             return true;
         };
-        specs.iter().any(|spec| match spec {
-            Spec::Literal(literal) => {
-                path == literal
-                    || path
-                        .strip_prefix(literal.as_str())
-                        .is_some_and(|rest| rest.starts_with('/'))
-            }
-            Spec::Glob { matcher, .. } => {
-                matcher.matches_path(Path::new(path), PathspecFlags::DEFAULT)
-            }
-        })
+        specs.iter().any(|spec| Self::covers(spec, path))
     }
 
     /// Narrow a status scan to a superset of these pathspecs; [`Self::matches`] filters the rest.
@@ -97,6 +97,44 @@ impl Pathspecs {
             match spec {
                 Spec::Literal(text) | Spec::Glob { text, .. } => options.pathspec(text),
             };
+        }
+    }
+
+    /// The specs, as given, that cover none of `paths` (`git add` refuses such a pathspec:
+    /// "did not match any files").
+    pub fn unmatched<'p>(&self, paths: impl IntoIterator<Item = &'p str>) -> Vec<String> {
+        let Some(specs) = &self.specs else {
+            return Vec::new();
+        };
+        let mut matched = vec![false; specs.len()];
+        for path in paths {
+            for (spec, hit) in specs.iter().zip(matched.iter_mut()) {
+                if !*hit {
+                    *hit = Self::covers(spec, path);
+                }
+            }
+        }
+        specs
+            .iter()
+            .zip(matched)
+            .filter(|(_, hit)| !hit)
+            .map(|(spec, _)| match spec {
+                Spec::Literal(text) | Spec::Glob { text, .. } => text.clone(),
+            })
+            .collect()
+    }
+
+    fn covers(spec: &Spec, path: &str) -> bool {
+        match spec {
+            Spec::Literal(literal) => {
+                path == literal
+                    || path
+                        .strip_prefix(literal.as_str())
+                        .is_some_and(|rest| rest.starts_with('/'))
+            }
+            Spec::Glob { matcher, .. } => {
+                matcher.matches_path(Path::new(path), PathspecFlags::DEFAULT)
+            }
         }
     }
 

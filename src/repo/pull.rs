@@ -14,7 +14,7 @@ use super::lock::{lock_index, lock_pushes};
 use super::upstream::{remote_spec, resolve_upstream};
 use crate::auth::{resolve_token, ProcessEnv, TokenRequest};
 use crate::error::{HfGitError, Result};
-use crate::lfs::checkout::smudge_work_tree;
+use crate::lfs::checkout::{smudge_work_tree, write_empty_files};
 use crate::lfs::config::{LfsConfig, Operation};
 use crate::lfs::endpoint::LfsEndpoint;
 use crate::lfs::transfer::TransferConfig;
@@ -114,6 +114,8 @@ pub fn pull(request: PullRequest, monitor: &Monitor) -> Result<PullOutcome> {
             monitor,
         )?;
     }
+    // Whatever was selected, an empty LFS file needs no download (git-lfs writes it empty too).
+    write_empty_files(&repo)?;
     monitor.report(Phase::Done, 1, 1, monitor.snapshot().bytes);
     Ok(PullOutcome {
         old_head: local,

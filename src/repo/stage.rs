@@ -134,6 +134,7 @@ pub fn stage_work_tree(
             path,
         })
         .collect();
+    lfs.note_plain(plain.iter().map(|file| file.path.clone()));
     let mut entries = hash_in_parallel(repo, &plain, monitor)?;
     entries.sort_by(|a, b| a.path.cmp(&b.path));
     for entry in &entries {

@@ -24,11 +24,37 @@ pub struct CloneTarget {
     resumed: Option<PathBuf>,
 }
 
+/// A clone killed in its first milliseconds, before it could mark itself: nothing but a `.git`
+/// that holds no object and no ref, so nothing of value.
+fn is_bare_skeleton(path: &Path) -> bool {
+    let only_git_dir = fs::read_dir(path)
+        .is_ok_and(|entries| entries.flatten().all(|entry| entry.file_name() == ".git"));
+    let git_dir = path.join(".git");
+    only_git_dir
+        && git_dir.is_dir()
+        && !holds_a_file(&git_dir.join("objects"))
+        && !holds_a_file(&git_dir.join("refs"))
+        && !git_dir.join("packed-refs").exists()
+}
+
+fn holds_a_file(dir: &Path) -> bool {
+    fs::read_dir(dir).is_ok_and(|entries| {
+        entries.flatten().any(|entry| {
+            let path = entry.path();
+            if path.is_dir() {
+                holds_a_file(&path)
+            } else {
+                true
+            }
+        })
+    })
+}
+
 /// If `path` holds a killed clone, empty it, keeping its verified LFS objects beside it; return
 /// where they are.
 fn set_aside_interrupted_clone(path: &Path) -> Result<Option<PathBuf>> {
     let git_dir = path.join(".git");
-    if !is_incomplete(&git_dir) {
+    if !is_incomplete(&git_dir) && !is_bare_skeleton(path) {
         return Ok(None);
     }
     let name = path
