@@ -59,6 +59,11 @@ KNOWN_SEEDS = [
         "a CRLF pointer in an LFS path under '* text=auto': git commits it with LF line ends",
     ),
     Known(
+        30186,
+        "commit(paths=['#hash.bin', ...]): libgit2's status read the '#' spec as a comment, so "
+        "the file was left out of the commit",
+    ),
+    Known(
         30091,
         "auto-tracking qq.dat (1,000,001 binary bytes) also covers sub/qq.dat of the same "
         "commit, which hfgit had already staged as a plain blob",

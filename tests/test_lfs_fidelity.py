@@ -243,7 +243,13 @@ def test_a_linked_worktree_keeps_lfs_objects_in_the_common_store(
 
 @pytest.mark.parametrize(
     ("named", "look_alike"),
-    [("test[test]/test", "testt/test"), ("star*.txt", "starA.txt"), ("q?.txt", "qq.txt")],
+    [
+        ("test[test]/test", "testt/test"),
+        ("star*.txt", "starA.txt"),
+        ("q?.txt", "qq.txt"),
+        ("#hash.txt", "hash.txt"),
+        ("!bang.txt", "bang.txt"),
+    ],
 )
 def test_a_path_with_glob_characters_names_that_path_only_as_git_add_does(
     work: hfgit.Repository, tmp_path: Path, named: str, look_alike: str

@@ -90,8 +90,7 @@ pub fn smudge_work_tree(
         }
         let target = workdir.join(&candidate.path);
         write_from_store(&store, candidate, &target)?;
-        let meta = fs::metadata(&target)
-            .map_err(|e| HfGitError::io(format!("reading {}", candidate.path), e))?;
+        let meta = fs::metadata(&target).map_err(|e| HfGitError::io_at("reading", &target, e))?;
         newest = newest.max(meta.modified().ok());
         index.add(&index_entry(&candidate.path, &meta, candidate.blob))?;
     }
@@ -119,8 +118,7 @@ pub fn write_empty_files(repo: &Repository) -> Result<()> {
     for candidate in &empty {
         let target = workdir.join(&candidate.path);
         write_from_store(&store, candidate, &target)?;
-        let meta = fs::metadata(&target)
-            .map_err(|e| HfGitError::io(format!("reading {}", candidate.path), e))?;
+        let meta = fs::metadata(&target).map_err(|e| HfGitError::io_at("reading", &target, e))?;
         newest = newest.max(meta.modified().ok());
         index.add(&index_entry(&candidate.path, &meta, candidate.blob))?;
     }
@@ -199,7 +197,7 @@ fn write_from_store(store: &LfsStore, candidate: &Candidate, target: &Path) -> R
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let temp = target.with_file_name(format!(".{name}.hfgit-smudge"));
-    let io = |what: &str, e| HfGitError::io(format!("{what} {}", candidate.path), e);
+    let io = |what: &str, e| HfGitError::io_at(what, target, e);
     if candidate.pointer.size == 0 {
         // The empty file has no object: git-lfs writes it without downloading anything.
         fs::File::create(&temp).map_err(|e| io("writing", e))?;

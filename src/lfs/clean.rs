@@ -66,7 +66,7 @@ pub fn converted_blob_id(repo: &git2::Repository, path: &Path) -> crate::Result<
 
 /// The file's bytes if they are a whole pointer, which the clean filter passes through.
 fn pointer_already(path: &Path) -> LfsResult<Option<(Vec<u8>, Metadata)>> {
-    let io = |what: &str, err| LfsError::io(format!("{what} {}", path.display()), err);
+    let io = |what: &str, err| LfsError::io_at(what, path, err);
     let mut file = File::open(path).map_err(|err| io("opening", err))?;
     let before = file
         .metadata()

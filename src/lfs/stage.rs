@@ -267,7 +267,7 @@ fn append_track_lines(workdir: &Path, dir: &str, paths: &[String]) -> Result<()>
         .create(true)
         .append(true)
         .open(&attributes)
-        .map_err(|e| HfGitError::io("opening .gitattributes", e))?;
+        .map_err(|e| HfGitError::io_at("opening", &attributes, e))?;
     let mut text = String::new();
     if !existing.is_empty() && !existing.ends_with(b"\n") {
         text.push('\n');
@@ -277,7 +277,7 @@ fn append_track_lines(workdir: &Path, dir: &str, paths: &[String]) -> Result<()>
         text.push('\n');
     }
     file.write_all(text.as_bytes())
-        .map_err(|e| HfGitError::io("writing .gitattributes", e))
+        .map_err(|e| HfGitError::io_at("writing", &attributes, e))
 }
 
 type Cleaned = (String, CleanedFile);

@@ -54,9 +54,7 @@ pub fn lock_index(repo: &Repository) -> Result<HeldLock> {
                      try again (this lock goes away by itself when its holder exits)"
                 .to_owned(),
         }),
-        Err(TryLockError::Error(err)) => {
-            Err(HfGitError::io(format!("locking {}", path.display()), err))
-        }
+        Err(TryLockError::Error(err)) => Err(HfGitError::io_at("locking", &path, err)),
     }
 }
 
@@ -85,7 +83,7 @@ pub fn lock_pushes(repo: &Repository, monitor: &Monitor) -> Result<HeldLock> {
                 std::thread::sleep(POLL);
             }
             Err(TryLockError::Error(err)) => {
-                return Err(HfGitError::io(format!("locking {}", path.display()), err));
+                return Err(HfGitError::io_at("locking", &path, err));
             }
         }
     }
@@ -98,7 +96,7 @@ fn open_lock_file(path: &Path) -> Result<File> {
         .create(true)
         .truncate(false)
         .open(path)
-        .map_err(|err| HfGitError::io(format!("opening the lock file {}", path.display()), err))
+        .map_err(|err| HfGitError::io_at("opening the lock file", path, err))
 }
 
 fn record_holder(file: &mut File) {
@@ -129,7 +127,7 @@ impl IndexStamp {
         let mut file = match File::open(&path) {
             Ok(file) => file,
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Self(None)),
-            Err(err) => return Err(HfGitError::io(format!("reading {}", path.display()), err)),
+            Err(err) => return Err(HfGitError::io_at("reading", &path, err)),
         };
         let mut trailer = vec![0u8; 20];
         let read = file

@@ -81,15 +81,16 @@ impl Pathspecs {
     }
 
     /// Narrow a status scan to a superset of these pathspecs; [`Self::matches`] filters the rest.
-    /// libgit2 would read a literal spec holding `*`, `?` or `[` as a glob, so such a spec (rare)
-    /// widens the scan to the whole work tree instead.
+    /// libgit2 would read a literal spec holding `*`, `?` or `[` as a glob, and one starting with
+    /// `#` or `!` as a comment or a negation, so such a spec (rare) widens the scan to the whole
+    /// work tree instead.
     pub fn narrow(&self, options: &mut StatusOptions) {
         let Some(specs) = &self.specs else {
             return;
         };
         let literal_with_glob_characters = specs
             .iter()
-            .any(|spec| matches!(spec, Spec::Literal(path) if has_glob_characters(path)));
+            .any(|spec| matches!(spec, Spec::Literal(path) if libgit2_would_misread(path)));
         if literal_with_glob_characters {
             return;
         }
@@ -145,6 +146,11 @@ impl Pathspecs {
             Spec::Glob { .. } => None,
         })
     }
+}
+
+/// Whether libgit2's pathspec parser would not take `path` literally.
+fn libgit2_would_misread(path: &str) -> bool {
+    has_glob_characters(path) || path.starts_with(['#', '!'])
 }
 
 fn has_glob_characters(path: &str) -> bool {

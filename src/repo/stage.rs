@@ -183,11 +183,10 @@ fn hash_in_parallel(
 fn stage_one(repo: &Repository, workdir: &Path, file: &PlainFile) -> Result<IndexEntry> {
     let path = file.path.as_str();
     let full = workdir.join(path);
-    let meta =
-        fs::symlink_metadata(&full).map_err(|e| HfGitError::io(format!("reading {path}"), e))?;
+    let meta = fs::symlink_metadata(&full).map_err(|e| HfGitError::io_at("reading", &full, e))?;
     if meta.file_type().is_symlink() {
-        let target = fs::read_link(&full)
-            .map_err(|e| HfGitError::io(format!("reading the link {path}"), e))?;
+        let target =
+            fs::read_link(&full).map_err(|e| HfGitError::io_at("reading the link", &full, e))?;
         let blob = repo.blob(target.as_os_str().as_bytes())?;
         let mut entry = index_entry(path, &meta, blob);
         entry.mode = 0o120000;
@@ -195,7 +194,7 @@ fn stage_one(repo: &Repository, workdir: &Path, file: &PlainFile) -> Result<Inde
     }
     let blob = if file.unfiltered {
         // At most HUB_TEXT_LIMIT bytes: anything larger was claimed by LFS.
-        let content = fs::read(&full).map_err(|e| HfGitError::io(format!("reading {path}"), e))?;
+        let content = fs::read(&full).map_err(|e| HfGitError::io_at("reading", &full, e))?;
         repo.blob(&content)?
     } else {
         repo.blob_path(&full)?

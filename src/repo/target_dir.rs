@@ -118,8 +118,7 @@ impl CloneTarget {
                 false
             }
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-                fs::create_dir_all(path)
-                    .map_err(|e| HfGitError::io(format!("creating {}", path.display()), e))?;
+                fs::create_dir_all(path).map_err(|e| HfGitError::io_at("creating", path, e))?;
                 true
             }
             Err(_) if path.exists() => {
@@ -127,7 +126,7 @@ impl CloneTarget {
                     path: path.to_path_buf(),
                 });
             }
-            Err(err) => return Err(HfGitError::io(format!("reading {}", path.display()), err)),
+            Err(err) => return Err(HfGitError::io_at("reading", path, err)),
         };
         Ok(Self {
             path: path.to_path_buf(),

@@ -129,7 +129,7 @@ fn fetch_object(
     with_retries(&ctx.policy, ctx.tracker, || {
         file.seek(SeekFrom::Start(0))
             .and_then(|_| file.set_len(0))
-            .map_err(|err| LfsError::io(format!("rewinding {}", temp.path().display()), err))?;
+            .map_err(|err| LfsError::io_at("rewinding", temp.path(), err))?;
         let mut response = ctx.remote.http.send(&outgoing, ctx.tracker)?;
         let mut body = response.body_mut().as_reader();
         let written = copy_body(ctx, &mut body, &mut file, temp.path(), item.pointer.size);
@@ -154,7 +154,7 @@ fn fetch_object(
     })
     .map_err(|failure| failure.into_error(&during, authorization.is_some()))?;
     file.flush()
-        .map_err(|err| LfsError::io(format!("writing {}", temp.path().display()), err))?;
+        .map_err(|err| LfsError::io_at("writing", temp.path(), err))?;
     drop(file);
     store.insert_verified(&temp.take(), &item.pointer)
 }
@@ -195,7 +195,7 @@ fn copy_body(
             }
         };
         if let Err(err) = file.write_all(&buffer[..read]) {
-            let error = LfsError::io(format!("writing {}", path.display()), err);
+            let error = LfsError::io_at("writing", path, err);
             return Err((written, error.into()));
         }
         written += read as u64;
