@@ -59,6 +59,11 @@ KNOWN_SEEDS = [
         "a CRLF pointer in an LFS path under '* text=auto': git commits it with LF line ends",
     ),
     Known(
+        40053,
+        "commit(paths=[..., 'sp ace', ...]) where 'sp ace' is an empty directory left by a "
+        "rename: git add counts an existing path as matched; hfgit raised PathspecError",
+    ),
+    Known(
         30186,
         "commit(paths=['#hash.bin', ...]): libgit2's status read the '#' spec as a comment, so "
         "the file was left out of the commit",

@@ -113,8 +113,8 @@ class CloneInterruptedError(HfGitError):
     """
 
 
-class LocalIOError(HfGitError, OSError):
-    """A local file-system operation failed; ``errno`` and ``filename`` say which and where."""
+class _FileSystemError(OSError):
+    """An ``OSError`` whose text is hfgit's message, with ``errno`` and ``filename`` when known."""
 
     def __init__(
         self, message: str, *, errno: int | None = None, filename: str | None = None
@@ -128,6 +128,10 @@ class LocalIOError(HfGitError, OSError):
     def __str__(self) -> str:
         # OSError would render "[Errno n] strerror: filename" once filename is set.
         return str(self.args[0]) if self.args else super().__str__()
+
+
+class LocalIOError(HfGitError, _FileSystemError):
+    """A local file-system operation failed; ``errno`` and ``filename`` say which and where."""
 
 
 class RepositoryLockedError(LocalIOError):
@@ -183,23 +187,11 @@ class LfsExtensionError(LfsError):
     """
 
 
-class LfsStoreError(LfsError, OSError):
+class LfsStoreError(LfsError, _FileSystemError):
     """Reading or writing ``.git/lfs`` (or a file being cleaned into it) failed.
 
     ``errno`` and ``filename`` say why and where (``errno.ENOSPC`` for a full disk).
     """
-
-    def __init__(
-        self, message: str, *, errno: int | None = None, filename: str | None = None
-    ) -> None:
-        super().__init__(message)
-        if errno is not None:
-            self.errno = errno
-        if filename is not None:
-            self.filename = filename
-
-    def __str__(self) -> str:
-        return str(self.args[0]) if self.args else super().__str__()
 
 
 __all__ = [

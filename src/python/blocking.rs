@@ -53,7 +53,7 @@ where
         receiver = back;
         match received {
             Ok(outcome) => {
-                log_notices(py, &monitor);
+                log_notices(py, &monitor)?;
                 if let Some(callback) = progress {
                     report(callback, &monitor, &mut last_reported)?;
                 }
@@ -108,20 +108,31 @@ fn deliver(callback: &Bound<'_, PyAny>, snapshot: &Snapshot) -> PyResult<()> {
 }
 
 /// Log what the operation wanted the user to know. A failing log handler is Python's logging's
-/// own business (it reports through `Handler.handleError`); it never fails the operation.
-fn log_notices(py: Python<'_>, monitor: &Monitor) {
+/// own business (it reports through `Handler.handleError`); it never fails the operation. A
+/// Ctrl-C that Python delivers while the logging code runs is the user's, though: it is raised.
+fn log_notices(py: Python<'_>, monitor: &Monitor) -> PyResult<()> {
     let notices = monitor.take_notices();
     if notices.is_empty() {
-        return;
+        return Ok(());
     }
     let logger = py
         .import("logging")
         .and_then(|logging| logging.call_method1("getLogger", ("hfgit",)));
-    if let Ok(logger) = logger {
-        for notice in notices {
-            let _ = logger.call_method1("info", ("%s", notice));
+    let interrupted = |err: &PyErr| err.is_instance_of::<pyo3::exceptions::PyKeyboardInterrupt>(py);
+    match logger {
+        Ok(logger) => {
+            for notice in notices {
+                if let Err(err) = logger.call_method1("info", ("%s", notice)) {
+                    if interrupted(&err) {
+                        return Err(err);
+                    }
+                }
+            }
         }
+        Err(err) if interrupted(&err) => return Err(err),
+        Err(_) => {}
     }
+    Ok(())
 }
 
 fn finish<T>(outcome: WorkResult<T>) -> PyResult<T> {

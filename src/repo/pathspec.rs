@@ -18,6 +18,9 @@ use crate::error::{HfGitError, Result};
 pub struct Pathspecs {
     /// `None`: the whole work tree.
     specs: Option<Vec<Spec>>,
+    /// Per spec: it names something on disk, which `git add` counts as a match even when it
+    /// holds nothing to stage (an empty directory).
+    on_disk: Vec<bool>,
 }
 
 enum Spec {
@@ -33,7 +36,10 @@ enum Spec {
 impl Pathspecs {
     /// Every path of the work tree.
     pub fn everything() -> Self {
-        Self { specs: None }
+        Self {
+            specs: None,
+            on_disk: Vec::new(),
+        }
     }
 
     /// Read `paths` (relative to the work tree or absolute inside it) against the work tree and
@@ -45,6 +51,7 @@ impl Pathspecs {
             ));
         }
         let mut specs = Vec::with_capacity(paths.len());
+        let mut on_disk = Vec::with_capacity(paths.len());
         for path in paths {
             if path.as_os_str().is_empty() {
                 return Err(HfGitError::invalid(
@@ -55,6 +62,7 @@ impl Pathspecs {
             if relative == "." {
                 return Ok(Self::everything());
             }
+            on_disk.push(fs::symlink_metadata(workdir.join(&relative)).is_ok());
             if names_a_path(workdir, index, &relative) || !has_glob_characters(&relative) {
                 specs.push(Spec::Literal(relative));
             } else {
@@ -65,7 +73,10 @@ impl Pathspecs {
                 });
             }
         }
-        Ok(Self { specs: Some(specs) })
+        Ok(Self {
+            specs: Some(specs),
+            on_disk,
+        })
     }
 
     pub fn is_everything(&self) -> bool {
@@ -107,7 +118,8 @@ impl Pathspecs {
         let Some(specs) = &self.specs else {
             return Vec::new();
         };
-        let mut matched = vec![false; specs.len()];
+        let mut matched = self.on_disk.clone();
+        matched.resize(specs.len(), false);
         for path in paths {
             for (spec, hit) in specs.iter().zip(matched.iter_mut()) {
                 if !*hit {
@@ -268,4 +280,59 @@ fn resolve_existing_prefix(path: &Path) -> PathBuf {
         resolved.push(name);
     }
     resolved
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn specs_in(root: &Path, paths: &[&str]) -> Pathspecs {
+        let repo = git2::Repository::init(root).unwrap();
+        let index = repo.index().unwrap();
+        let paths: Vec<PathBuf> = paths.iter().map(PathBuf::from).collect();
+        Pathspecs::new(root, &index, &paths).unwrap()
+    }
+
+    #[test]
+    fn a_path_that_exists_is_literal_even_with_glob_characters() {
+        let tmp = tempfile::tempdir().unwrap();
+        fs::write(tmp.path().join("star*.txt"), "").unwrap();
+        let specs = specs_in(tmp.path(), &["star*.txt"]);
+        assert!(specs.matches("star*.txt"));
+        assert!(!specs.matches("starA.txt"));
+    }
+
+    #[test]
+    fn a_path_that_names_nothing_is_a_glob_and_reported_when_it_matches_nothing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let specs = specs_in(tmp.path(), &["*.txt", "missing.bin"]);
+        assert!(specs.matches("a.txt"));
+        assert_eq!(specs.unmatched(["a.txt"]), ["missing.bin"]);
+    }
+
+    #[test]
+    fn an_existing_empty_directory_counts_as_matched_as_git_add_counts_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        fs::create_dir(tmp.path().join("empty")).unwrap();
+        let specs = specs_in(tmp.path(), &["empty"]);
+        assert!(specs.unmatched(std::iter::empty()).is_empty());
+    }
+
+    #[test]
+    fn paths_outside_the_work_tree_or_inside_git_or_beyond_a_link_are_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("repo");
+        fs::create_dir_all(root.join("real")).unwrap();
+        std::os::unix::fs::symlink("real", root.join("link")).unwrap();
+        assert!(relative_pathspec(&root, Path::new("../x")).is_err());
+        assert!(relative_pathspec(&root, Path::new("/etc/passwd")).is_err());
+        assert!(relative_pathspec(&root, Path::new(".git/config")).is_err());
+        assert!(relative_pathspec(&root, Path::new("link/file.txt")).is_err());
+        assert_eq!(relative_pathspec(&root, Path::new("link")).unwrap(), "link");
+        assert_eq!(relative_pathspec(&root, Path::new("a/../b")).unwrap(), "b");
+        assert_eq!(
+            relative_pathspec(&root, Path::new("back\\slash")).unwrap(),
+            "back\\slash"
+        );
+    }
 }
