@@ -160,7 +160,11 @@ def test_status_says_which_changed_paths_are_lfs(work: hfgit.Repository) -> None
 
 
 def test_ctrl_c_during_an_lfs_download_leaves_pointers_a_sound_store_and_a_rerun_completes(
-    hub: LocalHub, repo_id: str, work: hfgit.Repository, tmp_path: Path
+    hub: LocalHub,
+    repo_id: str,
+    work: hfgit.Repository,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
 ) -> None:
     data = os.urandom(4 * MiB)
     (Path(work.path) / "model.safetensors").write_bytes(data)
@@ -170,6 +174,10 @@ def test_ctrl_c_during_an_lfs_download_leaves_pointers_a_sound_store_and_a_rerun
         repo_id, tmp_path / "lazy", lfs=False, token=hub.write_token, endpoint=hub.endpoint
     )
     hub.faults.latency = 3.0
+    # Python installs its Ctrl-C handler only when SIGINT is not ignored at start-up, and a shell
+    # ignores SIGINT for commands it runs in the background: install it for this test.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    request.addfinalizer(lambda: signal.signal(signal.SIGINT, previous))
 
     with pytest.raises(KeyboardInterrupt):
         timer = threading.Timer(0.3, os.kill, args=(os.getpid(), signal.SIGINT))
