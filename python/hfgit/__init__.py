@@ -44,6 +44,7 @@ from .exceptions import (
     RepositoryLockedError,
     RepositoryNotFoundError,
     RevisionNotFoundError,
+    SnapshotOverwrittenError,
 )
 from .progress import Progress
 from .repository import Repository
@@ -98,6 +99,7 @@ __all__ = [
     "RepositoryLockedError",
     "RepositoryNotFoundError",
     "RevisionNotFoundError",
+    "SnapshotOverwrittenError",
     "StatusEntry",
     "StatusResult",
     "__version__",

@@ -2,7 +2,7 @@
 
 import os
 from collections.abc import Sequence
-from typing import Callable, TypedDict
+from typing import Callable, TypedDict, final
 
 _Path = str | os.PathLike[str]
 _Token = str | bool | None
@@ -10,14 +10,17 @@ _ProgressCallback = Callable[[str, int, int, int], None] | None
 
 __all__ = [
     "LIBGIT2_VERSION",
+    "Snapshot",
     "__version__",
     "clone",
     "commit",
+    "commit_snapshot",
     "lfs_pull",
     "log",
     "pull",
     "push",
     "repo_info",
+    "snapshot",
     "status_entries",
 ]
 
@@ -65,6 +68,31 @@ def commit(
     paths: _Path | Sequence[_Path] | None = None,
     author: str | None = None,
     allow_empty: bool = False,
+    lfs_auto_track: bool = True,
+    progress: _ProgressCallback = None,
+) -> str: ...
+
+@final
+class Snapshot:
+    """The changed files of a work tree at one instant; consumed by :func:`commit_snapshot`."""
+
+    @property
+    def paths(self) -> list[str]: ...
+    @property
+    def deleted(self) -> list[str]: ...
+    @property
+    def copies(self) -> list[tuple[str, str]]: ...
+    @property
+    def size(self) -> int: ...
+    def release(self) -> None: ...
+
+def snapshot(local_dir: _Path, paths: _Path | Sequence[_Path] | None = None) -> Snapshot: ...
+def commit_snapshot(
+    local_dir: _Path,
+    snapshot: Snapshot,
+    message: str,
+    *,
+    author: str | None = None,
     lfs_auto_track: bool = True,
     progress: _ProgressCallback = None,
 ) -> str: ...

@@ -103,6 +103,14 @@ class NestedRepositoryError(HfGitError):
     """
 
 
+class SnapshotOverwrittenError(HfGitError):
+    """Files of a :meth:`CheckpointPusher.submit` were rewritten in place before they were read.
+
+    Nothing was committed for that submission; the next one carries the new content. Raised only
+    inside the pusher, which logs it and counts it in ``submissions_superseded``.
+    """
+
+
 class CloneInterruptedError(HfGitError):
     """The directory holds a clone that was killed before it finished.
 
@@ -225,4 +233,5 @@ __all__ = [
     "RepositoryLockedError",
     "RepositoryNotFoundError",
     "RevisionNotFoundError",
+    "SnapshotOverwrittenError",
 ]

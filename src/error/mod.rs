@@ -97,6 +97,10 @@ pub enum HfGitError {
     #[error("These directories are git repositories of their own inside {}: {}. hfgit does not commit nested repositories (git would record only a gitlink, not their files). Move them out of the work tree, list them in .gitignore, or delete their .git to commit their files.", path.display(), paths.join(", "))]
     NestedRepository { path: PathBuf, paths: Vec<String> },
 
+    /// Files of a checkpoint submission were rewritten in place before they could be read.
+    #[error("These files were rewritten after the submission recorded them and before they could be read, so the submission was not committed (a later one carries the new content): {}. To have every submission pushed, write each checkpoint to a new file and os.replace() it into place, or call pusher.wait() before saving again.", paths.join(", "))]
+    SnapshotOverwritten { paths: Vec<String> },
+
     /// A token would travel in clear text to a host other than this machine.
     #[error("Refusing to send a token over plain http:// to {host}: use https://, or token=False for anonymous access")]
     InsecureTransport { host: String },

@@ -40,4 +40,5 @@ pub use pointer::{
     looks_like_pointer, Oid256, ParsedPointer, Pointer, PointerExtension, POINTER_SIZE_LIMIT,
     SPEC_URL,
 };
+pub(crate) use store::process_is_alive;
 pub use store::{sha256_file, LfsStore};

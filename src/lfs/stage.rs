@@ -8,7 +8,7 @@
 //! (with git-lfs) and libgit2 see a clean tree afterwards. Files are hashed in parallel, each read
 //! once while it is copied into the LFS store.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::fs::{self, Metadata};
 use std::io::{Read, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -42,6 +42,8 @@ pub struct LfsStaging<'r> {
     /// Changed paths staged as plain blobs, which a new track line may send to LFS after all.
     plain: Vec<String>,
     newest_mtime: Option<std::time::SystemTime>,
+    /// Where to read a path's content when not from the work tree (a snapshot's copy).
+    read_from: HashMap<String, PathBuf>,
 }
 
 /// What staging did with LFS files.
@@ -68,7 +70,21 @@ impl<'r> LfsStaging<'r> {
             refreshed: Vec::new(),
             plain: Vec::new(),
             newest_mtime: None,
+            read_from: HashMap::new(),
         }
+    }
+
+    /// Read these paths' content from the given files instead of the work tree.
+    pub fn read_from(&mut self, sources: HashMap<String, PathBuf>) {
+        self.read_from = sources;
+    }
+
+    /// The file that holds `path`'s content.
+    fn source(&self, path: &str) -> PathBuf {
+        self.read_from
+            .get(path)
+            .cloned()
+            .unwrap_or_else(|| self.workdir.join(path))
     }
 
     /// Whether LFS takes `path` (relative to the work tree): tracked by `.gitattributes`, or a
@@ -77,7 +93,8 @@ impl<'r> LfsStaging<'r> {
         let Some(relative) = path.to_str() else {
             return false;
         };
-        let Ok(meta) = fs::symlink_metadata(self.workdir.join(path)) else {
+        let source = self.source(relative);
+        let Ok(meta) = fs::symlink_metadata(&source) else {
             return false;
         };
         if !meta.is_file() {
@@ -87,7 +104,7 @@ impl<'r> LfsStaging<'r> {
             self.tracked.insert(relative.to_owned());
             return true;
         }
-        if breaks_hub_size_rules(&self.workdir.join(path), meta.len()) {
+        if breaks_hub_size_rules(&source, meta.len()) {
             self.too_big_for_git.insert(relative.to_owned());
             return true;
         }
@@ -134,7 +151,11 @@ impl<'r> LfsStaging<'r> {
         monitor: &Monitor,
     ) -> Result<()> {
         let store = LfsStore::for_repository(self.repo);
-        let cleaned = clean_in_parallel(&store, &self.workdir, paths, monitor)?;
+        let sourced: Vec<(String, PathBuf)> = paths
+            .iter()
+            .map(|path| (path.clone(), self.source(path)))
+            .collect();
+        let cleaned = clean_in_parallel(&store, &sourced, monitor)?;
         let passed_through: Vec<String> = cleaned
             .iter()
             .filter(|(_, file)| file.passed_through)
@@ -152,7 +173,10 @@ impl<'r> LfsStaging<'r> {
                     .as_ref()
                     .is_some_and(|a| !a.stores_bytes_unchanged(&path));
             let blob = if converts {
-                converted_blob_id(self.repo, &self.workdir.join(&path))?
+                match self.read_from.get(&path) {
+                    Some(copy) => crate::repo::filtered_blob(self.repo, copy, Path::new(&path))?,
+                    None => converted_blob_id(self.repo, &self.workdir.join(&path))?,
+                }
             } else {
                 self.repo.blob(&file.blob)?
             };
@@ -181,7 +205,7 @@ impl<'r> LfsStaging<'r> {
             let plain = std::mem::take(&mut self.plain);
             let attributes = WorkTreeAttributes::load(self.repo, index, &plain)?;
             let regular_file = |path: &String| {
-                fs::symlink_metadata(self.workdir.join(path)).is_ok_and(|meta| meta.is_file())
+                fs::symlink_metadata(self.source(path)).is_ok_and(|meta| meta.is_file())
             };
             tracked.extend(
                 plain
@@ -282,11 +306,11 @@ fn append_track_lines(workdir: &Path, dir: &str, paths: &[String]) -> Result<()>
 
 type Cleaned = (String, CleanedFile);
 
-/// Hash and store `paths` on up to one thread per core; the slowest file sets the pace.
+/// Hash and store `paths` (each with the file that holds its content) on up to one thread per
+/// core; the slowest file sets the pace.
 fn clean_in_parallel(
     store: &LfsStore,
-    workdir: &Path,
-    paths: &[String],
+    paths: &[(String, PathBuf)],
     monitor: &Monitor,
 ) -> Result<Vec<Cleaned>> {
     let progress = Progress {
@@ -298,8 +322,8 @@ fn clean_in_parallel(
         1,
         &progress,
         || Ok(()),
-        |(), path| {
-            let cleaned = clean_into_store(store, &workdir.join(path))?;
+        |(), (path, source)| {
+            let cleaned = clean_into_store(store, source)?;
             Ok((path.clone(), cleaned))
         },
         |(_, cleaned)| cleaned.content_size,

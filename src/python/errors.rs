@@ -39,6 +39,7 @@ pub fn class_name(err: &HfGitError) -> &'static str {
             "RepositoryLockedError"
         }
         HfGitError::NestedRepository { .. } => "NestedRepositoryError",
+        HfGitError::SnapshotOverwritten { .. } => "SnapshotOverwrittenError",
         HfGitError::Io { .. } => "LocalIOError",
         HfGitError::LfsUntracked { .. } => "LfsTrackingError",
         HfGitError::Lfs(lfs) => lfs_class_name(lfs),

@@ -10,6 +10,7 @@ mod blocking;
 mod errors;
 mod inspect;
 mod operations;
+mod snapshot;
 
 use pyo3::prelude::*;
 
@@ -19,6 +20,7 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add("LIBGIT2_VERSION", libgit2_version())?;
     operations::register(module)?;
     inspect::register(module)?;
+    snapshot::register(module)?;
     Ok(())
 }
 

@@ -1,5 +1,6 @@
 //! Recording the work tree as a commit, the way `git add -A && git commit` would.
 
+use std::collections::HashMap;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -7,7 +8,8 @@ use git2::{Repository, Signature};
 
 use super::lock::{lock_index, write_index, IndexStamp};
 use super::pathspec::Pathspecs;
-use super::stage::stage_work_tree;
+use super::snapshot::{FileStat, Snapshot, SnapshotEntry};
+use super::stage::{stage_changes, stage_work_tree, WorkTreeChanges};
 use crate::error::{HfGitError, Result};
 use crate::lfs::stage::LfsStaging;
 use crate::progress::Monitor;
@@ -25,6 +27,25 @@ pub struct CommitRequest {
 }
 
 pub fn commit(request: CommitRequest, monitor: &Monitor) -> Result<git2::Oid> {
+    commit_with(request, None, monitor)
+}
+
+/// Commit exactly the changes `snapshot` recorded, with the content it recorded, instead of what
+/// the work tree holds now (`request.paths` is ignored); see [`super::snapshot`]. On success the
+/// snapshot's links and clones are gone; on failure it is intact, so the call can be repeated.
+pub fn commit_snapshot(
+    request: CommitRequest,
+    snapshot: &mut Snapshot,
+    monitor: &Monitor,
+) -> Result<git2::Oid> {
+    commit_with(request, Some(snapshot), monitor)
+}
+
+fn commit_with(
+    request: CommitRequest,
+    mut snapshot: Option<&mut Snapshot>,
+    monitor: &Monitor,
+) -> Result<git2::Oid> {
     if request.message.trim().is_empty() {
         return Err(HfGitError::invalid("the commit message is empty"));
     }
@@ -43,25 +64,46 @@ pub fn commit(request: CommitRequest, monitor: &Monitor) -> Result<git2::Oid> {
     let mut stamp = IndexStamp::read(&repo)?;
     let mut index = repo.index()?;
     index.read(false)?;
-    let pathspecs = match &request.paths {
-        None => Pathspecs::everything(),
-        Some(paths) => Pathspecs::new(&workdir, &index, paths)?,
+    let deleted = match &snapshot {
+        Some(snapshot) => snapshot.deletes(&index)?,
+        None => Vec::new(),
+    };
+    let pathspecs = match (&snapshot, &request.paths) {
+        (Some(snapshot), _) => Pathspecs::exactly(
+            snapshot
+                .entries
+                .iter()
+                .map(|entry| entry.path.clone())
+                .chain(deleted.iter().cloned()),
+        ),
+        (None, None) => Pathspecs::everything(),
+        (None, Some(paths)) => Pathspecs::new(&workdir, &index, paths)?,
     };
     let mut lfs = LfsStaging::new(&repo, &workdir, request.lfs_auto_track);
-    if lfs.stage_changed_lfs_files(&mut index, &pathspecs, monitor)? {
-        stamp.ensure_unchanged(&repo)?;
-        write_index(&repo, &mut index, lfs.newest_mtime())?;
-        stamp = IndexStamp::read(&repo)?;
-    }
-    stage_work_tree(&repo, &mut index, &pathspecs, &mut lfs, monitor)?;
-    let staged = lfs.finish(&mut index, monitor)?;
+    let staged = if let Some(snapshot) = snapshot.as_deref_mut() {
+        stage_snapshot(&repo, &mut index, snapshot, deleted, lfs, monitor)?
+    } else {
+        if lfs.stage_changed_lfs_files(&mut index, &pathspecs, monitor)? {
+            stamp.ensure_unchanged(&repo)?;
+            write_index(&repo, &mut index, lfs.newest_mtime())?;
+            stamp = IndexStamp::read(&repo)?;
+        }
+        stage_work_tree(&repo, &mut index, &pathspecs, &mut lfs, monitor)?;
+        lfs.finish(&mut index, monitor)?
+    };
     let parent = match repo.head() {
         Ok(head) => Some(head.peel_to_commit()?),
         Err(err) if err.code() == git2::ErrorCode::UnbornBranch => None,
         Err(err) => return Err(err.into()),
     };
-    refuse_unmatched(&pathspecs, &index, parent.as_ref())?;
+    if snapshot.is_none() {
+        refuse_unmatched(&pathspecs, &index, parent.as_ref())?;
+    }
     stamp.ensure_unchanged(&repo)?;
+    if let Some(snapshot) = snapshot {
+        // Past the last check that can fail before the index is written.
+        refresh_snapshot_stat(&mut index, snapshot)?;
+    }
     write_index(&repo, &mut index, staged.newest_mtime)?;
 
     let tree_id = if pathspecs.is_everything() {
@@ -92,6 +134,111 @@ pub fn commit(request: CommitRequest, monitor: &Monitor) -> Result<git2::Oid> {
         &parents,
     )?;
     Ok(id)
+}
+
+/// Stage what `snapshot` recorded and remove `deleted`. Each file is read through the snapshot's
+/// own link or clone (which the loop cannot delete or replace), or from the work tree where there
+/// is none; one rewritten in place before (or while) it was read fails the whole commit with
+/// [`HfGitError::SnapshotOverwritten`].
+fn stage_snapshot(
+    repo: &Repository,
+    index: &mut git2::Index,
+    snapshot: &Snapshot,
+    deleted: Vec<String>,
+    mut lfs: LfsStaging<'_>,
+    monitor: &Monitor,
+) -> Result<crate::lfs::stage::StagedLfs> {
+    let mut read_from = HashMap::new();
+    let mut expected: Vec<(&str, PathBuf, FileStat)> = Vec::new();
+    let mut overwritten = Vec::new();
+    // A commit that ran after the snapshot was taken (the submission before) may have staged
+    // some of these files already, from the same content: they need no second read.
+    let already_staged = |entry: &&SnapshotEntry| {
+        index
+            .get_path(Path::new(&entry.path), 0)
+            .is_some_and(|staged| entry.recorded.same_content_as_entry(&staged))
+    };
+    let entries: Vec<&SnapshotEntry> = snapshot
+        .entries
+        .iter()
+        .filter(|entry| !already_staged(entry))
+        .collect();
+    let unchanged = |now: Option<FileStat>, then: &FileStat| {
+        now.is_some_and(|now| then.same_except_ctime(&now))
+    };
+    for entry in &entries {
+        let (source, stat) = match &entry.copy {
+            Some(copy) => (copy.path.clone(), copy.stat),
+            None => (snapshot.work_tree.join(&entry.path), entry.recorded),
+        };
+        if !unchanged(FileStat::read(&source), &stat) {
+            overwritten.push(entry.path.clone());
+            continue;
+        }
+        if entry.copy.is_some() {
+            read_from.insert(entry.path.clone(), source.clone());
+        }
+        expected.push((&entry.path, source, stat));
+    }
+    if !overwritten.is_empty() {
+        return Err(HfGitError::SnapshotOverwritten { paths: overwritten });
+    }
+    let conflicted = entries
+        .iter()
+        .filter(|entry| {
+            (1..=3).any(|stage| index.get_path(Path::new(&entry.path), stage).is_some())
+        })
+        .map(|entry| entry.path.clone())
+        .collect();
+    let changes = WorkTreeChanges {
+        present: entries.iter().map(|e| e.path.clone()).collect(),
+        deleted,
+        conflicted,
+    };
+    lfs.read_from(read_from.clone());
+    let staged = stage_changes(repo, index, changes, &read_from, &mut lfs, monitor)
+        .and_then(|()| lfs.finish(index, monitor))
+        .map_err(|err| match err {
+            HfGitError::Lfs(crate::lfs::LfsError::FileChanged { path }) => {
+                HfGitError::SnapshotOverwritten {
+                    paths: vec![path.to_string_lossy().into_owned()],
+                }
+            }
+            other => other,
+        })?;
+    // Read while its stat data stood still from before to after: the recorded content. Only
+    // the ctime may move meanwhile: adding or removing a link to the inode (a snapshot's own, or
+    // the loop deleting an old checkpoint) moves it without touching the content.
+    let changed: Vec<String> = expected
+        .iter()
+        .filter(|(_, source, stat)| !unchanged(FileStat::read(source), stat))
+        .map(|(path, _, _)| (*path).to_owned())
+        .collect();
+    if !changed.is_empty() {
+        return Err(HfGitError::SnapshotOverwritten { paths: changed });
+    }
+    Ok(staged)
+}
+
+/// Give each staged entry the work-tree file's stat data, as git would have recorded it when it
+/// read the file: the recorded data, or the file's present data if only the ctime moved since
+/// (the snapshot's own link, removed here first, moves it). A file replaced or rewritten since
+/// the snapshot keeps stat data that no longer match, so the next status sees it as modified.
+fn refresh_snapshot_stat(index: &mut git2::Index, snapshot: &mut Snapshot) -> Result<()> {
+    snapshot.release();
+    for entry in &snapshot.entries {
+        let Some(mut staged) = index.get_path(Path::new(&entry.path), 0) else {
+            continue;
+        };
+        let now = FileStat::read(&snapshot.work_tree.join(&entry.path));
+        let stat = match now {
+            Some(now) if entry.recorded.same_except_ctime(&now) => now,
+            _ => entry.recorded,
+        };
+        stat.apply_to(&mut staged);
+        index.add(&staged)?;
+    }
+    Ok(())
 }
 
 /// `git add -- <spec>` refuses a spec that matches no file of the index (after staging) or of the

@@ -15,10 +15,13 @@ pub(crate) mod lock;
 pub(crate) mod pathspec;
 pub mod pull;
 pub mod push;
+pub mod snapshot;
 mod stage;
 pub mod status;
 mod target_dir;
 mod upstream;
+
+pub(crate) use stage::filtered_blob;
 
 use std::path::Path;
 

@@ -79,6 +79,14 @@ impl Pathspecs {
         })
     }
 
+    /// Exactly these work-tree paths, each read literally (the paths of a snapshot).
+    pub fn exactly(paths: impl IntoIterator<Item = String>) -> Self {
+        Self {
+            specs: Some(paths.into_iter().map(Spec::Literal).collect()),
+            on_disk: Vec::new(),
+        }
+    }
+
     pub fn is_everything(&self) -> bool {
         self.specs.is_none()
     }

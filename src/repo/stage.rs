@@ -10,9 +10,10 @@
 //! convert it; otherwise its blob goes through libgit2's filters (`core.autocrlf`, `text`,
 //! `ident`), so the content is what `git add` would store either way.
 
+use std::collections::HashMap;
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use git2::{Index, IndexEntry, Repository, Status, StatusOptions};
 
@@ -118,6 +119,19 @@ pub fn stage_work_tree(
     monitor: &Monitor,
 ) -> Result<()> {
     let changes = work_tree_changes(repo, pathspecs)?;
+    stage_changes(repo, index, changes, &HashMap::new(), lfs, monitor)
+}
+
+/// Stage `changes`, reading a path's content from `read_from` where it names a file for it
+/// (a snapshot's copy) and from the work tree otherwise.
+pub fn stage_changes(
+    repo: &Repository,
+    index: &mut Index,
+    changes: WorkTreeChanges,
+    read_from: &HashMap<String, PathBuf>,
+    lfs: &mut LfsStaging<'_>,
+    monitor: &Monitor,
+) -> Result<()> {
     for path in &changes.deleted {
         index.remove_path(Path::new(path))?;
     }
@@ -131,6 +145,7 @@ pub fn stage_work_tree(
         .filter(|path| !lfs.claims(Path::new(path), &attributes))
         .map(|path| PlainFile {
             unfiltered: attributes.stores_bytes_unchanged(&path),
+            source: read_from.get(&path).cloned(),
             path,
         })
         .collect();
@@ -152,6 +167,8 @@ struct PlainFile {
     path: String,
     /// No checkin filter applies: the blob is the file's bytes.
     unfiltered: bool,
+    /// The file that holds the content when it is not the work-tree file (a snapshot's copy).
+    source: Option<PathBuf>,
 }
 
 /// Write a blob for each file and return the index entries.
@@ -182,7 +199,7 @@ fn hash_in_parallel(
 /// is read, so a file that changes meanwhile looks modified to the next status, never clean.
 fn stage_one(repo: &Repository, workdir: &Path, file: &PlainFile) -> Result<IndexEntry> {
     let path = file.path.as_str();
-    let full = workdir.join(path);
+    let full = file.source.clone().unwrap_or_else(|| workdir.join(path));
     let meta = fs::symlink_metadata(&full).map_err(|e| HfGitError::io_at("reading", &full, e))?;
     if meta.file_type().is_symlink() {
         let target =
@@ -196,10 +213,20 @@ fn stage_one(repo: &Repository, workdir: &Path, file: &PlainFile) -> Result<Inde
         // At most HUB_TEXT_LIMIT bytes: anything larger was claimed by LFS.
         let content = fs::read(&full).map_err(|e| HfGitError::io_at("reading", &full, e))?;
         repo.blob(&content)?
+    } else if file.source.is_some() {
+        filtered_blob(repo, &full, Path::new(path))?
     } else {
         repo.blob_path(&full)?
     };
     Ok(index_entry(path, &meta, blob))
+}
+
+/// The blob of `source`'s bytes after the checkin filters that apply to the work-tree path `as_path`.
+pub(crate) fn filtered_blob(repo: &Repository, source: &Path, as_path: &Path) -> Result<git2::Oid> {
+    let mut file = fs::File::open(source).map_err(|e| HfGitError::io_at("reading", source, e))?;
+    let mut writer = repo.blob_writer(Some(as_path))?;
+    std::io::copy(&mut file, &mut writer).map_err(|e| HfGitError::io_at("reading", source, e))?;
+    Ok(writer.commit()?)
 }
 
 #[cfg(test)]
@@ -296,6 +323,7 @@ mod tests {
             .map(|(i, path)| PlainFile {
                 path: path.clone(),
                 unfiltered: i % 2 == 0,
+                source: None,
             })
             .collect();
 
