@@ -209,9 +209,17 @@ class CheckpointPusher:
             self._pending = _Submission(message, snapshot)
             self._start_worker()
 
-    def resume(self) -> None:
-        """Push again after a permanent error stopped pushing (fix its cause first)."""
+    def resume(self, *, token: str | None = None) -> None:
+        """Push the commits made since a permanent error stopped pushing, in the background.
+
+        Fix the cause first: grant the token write access, or pass a new ``token`` (used from now
+        on). Raises ``RuntimeError`` after :meth:`close`.
+        """
         with self._state:
+            if self._closed:
+                raise RuntimeError("this CheckpointPusher is closed")
+            if token is not None:
+                self._token = token
             self.stopped_by = None
             self._push_only = True
             self._start_worker()
