@@ -224,3 +224,22 @@ def test_a_pusher_submission_overwritten_before_it_was_read_is_superseded_and_lo
     versions = [v for v in server_versions(hub, repo_id) if step_of(v[1]) is not None]
     assert [message for _, message, _ in versions] == ["step 2"]
     assert pointer_of(versions[0][2]["model.bin"]) == (uniform_oid(2, MiB), MiB)
+
+
+def test_a_replaced_checkpoint_becomes_the_lfs_object_itself_without_a_second_copy(
+    work: hfgit.Repository,
+) -> None:
+    model = Path(work.path) / "model.bin"
+    write_in_place(model, 1, 2 * MiB)
+    first_inode = model.stat().st_ino
+    snapshot = hfgit._native.snapshot(work.path)
+    write_and_replace(model, 2, 2 * MiB)  # the loop moves on before the commit reads step 1
+
+    hfgit._native.commit_snapshot(work.path, snapshot, "step 1")
+
+    oid = uniform_oid(1, 2 * MiB)
+    stored = Path(work.path) / ".git" / "lfs" / "objects" / oid[:2] / oid[2:4] / oid
+    assert stored.stat().st_ino == first_inode
+    assert stored.stat().st_nlink == 1
+    assert hashlib.sha256(stored.read_bytes()).hexdigest() == oid
+    assert [entry.path for entry in work.status().entries] == ["model.bin"]

@@ -29,7 +29,8 @@ pub struct CleanedFile {
 }
 
 /// Clean `path` like `git lfs clean`, storing its content in `store` unless it already is a pointer.
-pub fn clean_into_store(store: &LfsStore, path: &Path) -> LfsResult<CleanedFile> {
+/// With `adopt`, the file itself becomes the stored object (see [`LfsStore::adopt_file`]).
+pub fn clean_into_store(store: &LfsStore, path: &Path, adopt: bool) -> LfsResult<CleanedFile> {
     if let Some((blob, meta)) = pointer_already(path)? {
         return Ok(CleanedFile {
             content_size: blob.len() as u64,
@@ -38,7 +39,11 @@ pub fn clean_into_store(store: &LfsStore, path: &Path) -> LfsResult<CleanedFile>
             passed_through: true,
         });
     }
-    let (pointer, meta) = store.clean_file_with_stat(path)?;
+    let (pointer, meta) = if adopt {
+        store.adopt_file(path)?
+    } else {
+        store.clean_file_with_stat(path)?
+    };
     Ok(CleanedFile {
         blob: pointer.encode(),
         content_size: pointer.size,
@@ -108,7 +113,7 @@ mod tests {
                 .into_bytes(),
         ] {
             fs::write(&path, &bytes).unwrap();
-            let cleaned = clean_into_store(&store, &path).unwrap();
+            let cleaned = clean_into_store(&store, &path, false).unwrap();
             assert_eq!(cleaned.blob, bytes);
             assert_eq!(cleaned_blob(&path).unwrap(), (bytes, true));
         }
@@ -123,7 +128,7 @@ mod tests {
         let mut bytes = POINTER.to_vec();
         bytes.extend_from_slice(b"and then some more text\n");
         fs::write(&path, &bytes).unwrap();
-        let cleaned = clean_into_store(&store, &path).unwrap();
+        let cleaned = clean_into_store(&store, &path, false).unwrap();
         let pointer = Pointer::parse(&cleaned.blob).unwrap().pointer;
         assert_eq!(pointer.size, bytes.len() as u64);
         assert!(store.contains(&pointer.oid, pointer.size));

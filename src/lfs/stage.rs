@@ -44,6 +44,8 @@ pub struct LfsStaging<'r> {
     newest_mtime: Option<std::time::SystemTime>,
     /// Where to read a path's content when not from the work tree (a snapshot's copy).
     read_from: HashMap<String, PathBuf>,
+    /// Paths whose `read_from` file may itself become the stored object.
+    adoptable: BTreeSet<String>,
 }
 
 /// What staging did with LFS files.
@@ -71,12 +73,16 @@ impl<'r> LfsStaging<'r> {
             plain: Vec::new(),
             newest_mtime: None,
             read_from: HashMap::new(),
+            adoptable: BTreeSet::new(),
         }
     }
 
-    /// Read these paths' content from the given files instead of the work tree.
-    pub fn read_from(&mut self, sources: HashMap<String, PathBuf>) {
+    /// Read these paths' content from the given files instead of the work tree; those of
+    /// `adoptable` that go to LFS are moved into the store rather than copied (nothing else
+    /// reaches those files: see [`LfsStore::adopt_file`]).
+    pub fn read_from(&mut self, sources: HashMap<String, PathBuf>, adoptable: BTreeSet<String>) {
         self.read_from = sources;
+        self.adoptable = adoptable;
     }
 
     /// The file that holds `path`'s content.
@@ -151,9 +157,13 @@ impl<'r> LfsStaging<'r> {
         monitor: &Monitor,
     ) -> Result<()> {
         let store = LfsStore::for_repository(self.repo);
-        let sourced: Vec<(String, PathBuf)> = paths
+        let sourced: Vec<Source> = paths
             .iter()
-            .map(|path| (path.clone(), self.source(path)))
+            .map(|path| Source {
+                path: path.clone(),
+                file: self.source(path),
+                adopt: self.adoptable.contains(path),
+            })
             .collect();
         let cleaned = clean_in_parallel(&store, &sourced, monitor)?;
         let passed_through: Vec<String> = cleaned
@@ -306,11 +316,18 @@ fn append_track_lines(workdir: &Path, dir: &str, paths: &[String]) -> Result<()>
 
 type Cleaned = (String, CleanedFile);
 
-/// Hash and store `paths` (each with the file that holds its content) on up to one thread per
-/// core; the slowest file sets the pace.
+/// A path to clean, and the file that holds its content.
+struct Source {
+    path: String,
+    file: PathBuf,
+    /// `file` may itself become the stored object.
+    adopt: bool,
+}
+
+/// Hash and store `paths` on up to one thread per core; the slowest file sets the pace.
 fn clean_in_parallel(
     store: &LfsStore,
-    paths: &[(String, PathBuf)],
+    paths: &[Source],
     monitor: &Monitor,
 ) -> Result<Vec<Cleaned>> {
     let progress = Progress {
@@ -322,9 +339,9 @@ fn clean_in_parallel(
         1,
         &progress,
         || Ok(()),
-        |(), (path, source)| {
-            let cleaned = clean_into_store(store, source)?;
-            Ok((path.clone(), cleaned))
+        |(), source| {
+            let cleaned = clean_into_store(store, &source.file, source.adopt)?;
+            Ok((source.path.clone(), cleaned))
         },
         |(_, cleaned)| cleaned.content_size,
     )

@@ -136,6 +136,31 @@ impl LfsStore {
         Ok((pointer, hashed))
     }
 
+    /// Store the file at `path` by moving it into place instead of copying it, for a file that
+    /// nothing else can reach any more: a snapshot's only name for a checkpoint the training loop
+    /// has since replaced or deleted (see `repo::snapshot`). It is hashed first and refused, like
+    /// [`Self::clean_file_with_stat`], if it changed while it was read; where it cannot be renamed
+    /// (another file system) it is copied. An object already stored leaves `path` in place.
+    pub fn adopt_file(&self, path: &Path) -> LfsResult<(Pointer, Metadata)> {
+        let (mut file, before) = open_for_hashing(path)?;
+        let pointer = hash_open_file(&mut file, path, &before, None)?;
+        let hashed = file
+            .metadata()
+            .map_err(|err| LfsError::io_at("reading metadata of", path, err))?;
+        drop(file);
+        if self.contains(&pointer.oid, pointer.size) {
+            return Ok((pointer, hashed));
+        }
+        let target = self.object_path(&pointer.oid);
+        if let Some(parent) = target.parent() {
+            fs::create_dir_all(parent).map_err(|err| LfsError::io_at("creating", parent, err))?;
+        }
+        if fs::rename(path, &target).is_ok() {
+            return Ok((pointer, hashed));
+        }
+        self.clean_file_with_stat(path)
+    }
+
     /// Check a received file against `expected` and move it into place. The file at `temp` is used
     /// up either way: renamed on success, deleted when it does not match or cannot be read.
     pub fn insert_verified(&self, temp: &Path, expected: &Pointer) -> LfsResult<()> {

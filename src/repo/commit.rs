@@ -1,14 +1,16 @@
 //! Recording the work tree as a commit, the way `git add -A && git commit` would.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
+use std::fs;
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use git2::{Repository, Signature};
 
 use super::lock::{lock_index, write_index, IndexStamp};
 use super::pathspec::Pathspecs;
-use super::snapshot::{FileStat, Snapshot, SnapshotEntry};
+use super::snapshot::{CopyKind, FileStat, Snapshot, SnapshotCopy, SnapshotEntry};
 use super::stage::{stage_changes, stage_work_tree, WorkTreeChanges};
 use crate::error::{HfGitError, Result};
 use crate::lfs::stage::LfsStaging;
@@ -151,6 +153,7 @@ fn stage_snapshot(
     let mut read_from = HashMap::new();
     let mut expected: Vec<(&str, PathBuf, FileStat)> = Vec::new();
     let mut overwritten = Vec::new();
+    let mut adoptable = BTreeSet::new();
     // A commit that ran after the snapshot was taken (the submission before) may have staged
     // some of these files already, from the same content: they need no second read.
     let already_staged = |entry: &&SnapshotEntry| {
@@ -175,8 +178,11 @@ fn stage_snapshot(
             overwritten.push(entry.path.clone());
             continue;
         }
-        if entry.copy.is_some() {
+        if let Some(copy) = &entry.copy {
             read_from.insert(entry.path.clone(), source.clone());
+            if nothing_else_reaches(copy) {
+                adoptable.insert(entry.path.clone());
+            }
         }
         expected.push((&entry.path, source, stat));
     }
@@ -195,7 +201,7 @@ fn stage_snapshot(
         deleted,
         conflicted,
     };
-    lfs.read_from(read_from.clone());
+    lfs.read_from(read_from.clone(), adoptable.clone());
     let staged = stage_changes(repo, index, changes, &read_from, &mut lfs, monitor)
         .and_then(|()| lfs.finish(index, monitor))
         .map_err(|err| match err {
@@ -211,13 +217,28 @@ fn stage_snapshot(
     // the loop deleting an old checkpoint) moves it without touching the content.
     let changed: Vec<String> = expected
         .iter()
-        .filter(|(_, source, stat)| !unchanged(FileStat::read(source), stat))
+        .filter(|(path, source, stat)| {
+            let adopted = adoptable.contains(*path) && !source.exists();
+            !adopted && !unchanged(FileStat::read(source), stat)
+        })
         .map(|(path, _, _)| (*path).to_owned())
         .collect();
     if !changed.is_empty() {
         return Err(HfGitError::SnapshotOverwritten { paths: changed });
     }
     Ok(staged)
+}
+
+/// Whether the snapshot's copy is the only way to its content: a clone, or a hard link whose
+/// inode the work tree no longer names (the loop replaced or deleted the file). Such a copy can
+/// become the LFS object itself, with no second copy written: no path leads to it for anyone to
+/// write, and it was checked unchanged since the snapshot. (A descriptor the loop kept open
+/// across `os.replace` could still write to it; saving code closes the file before replacing.)
+fn nothing_else_reaches(copy: &SnapshotCopy) -> bool {
+    match copy.kind {
+        CopyKind::Reflink => true,
+        CopyKind::HardLink => fs::symlink_metadata(&copy.path).is_ok_and(|meta| meta.nlink() == 1),
+    }
 }
 
 /// Give each staged entry the work-tree file's stat data, as git would have recorded it when it
