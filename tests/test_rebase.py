@@ -14,7 +14,7 @@ from pathlib import Path
 
 import hfgit
 import pytest
-from gitcli import git, git_with_lfs
+from gitcli import commit_blob_with_git, git, git_with_lfs
 from hfgit.testing import LocalHub
 
 MiB = 1024 * 1024
@@ -376,6 +376,41 @@ def test_an_uncommitted_edit_on_a_file_the_remote_changed_raises_local_changes(
     assert server_head(hub, repo_id) == remote
 
 
+def test_an_uncommitted_edit_of_an_lfs_file_the_remote_changed_raises_local_changes(
+    hub: LocalHub, repo_id: str, work: hfgit.Repository, other: Path
+) -> None:
+    write(other, "model.safetensors", os.urandom(MiB))
+    remote = git_commit_and_push(hub, other, "weights from another job")
+    write(work, "notes.md", "notes\n")
+    mine = work.commit("mine")
+    mid_training = os.urandom(MiB)
+    write(work, "model.safetensors", mid_training)
+
+    with pytest.raises(hfgit.LocalChangesError, match=r"model\.safetensors \(modified\)"):
+        work.push(token=hub.write_token, rebase=True)
+
+    assert (Path(work.path) / "model.safetensors").read_bytes() == mid_training
+    assert work.head == mine and server_head(hub, repo_id) == remote
+
+
+def test_an_lfs_file_rewritten_with_the_same_bytes_does_not_block_a_rebase(
+    hub: LocalHub, repo_id: str, work: hfgit.Repository, other: Path
+) -> None:
+    new_weights = os.urandom(MiB)
+    write(other, "model.safetensors", new_weights)
+    git_commit_and_push(hub, other, "weights from another job")
+    write(work, "notes.md", "notes\n")
+    work.commit("mine")
+    weights = Path(work.path) / "model.safetensors"
+    weights.write_bytes(weights.read_bytes())  # a checkpoint saved again, unchanged
+    os.utime(weights, (1, 1))
+
+    work.push(token=hub.write_token, rebase=True)
+
+    assert weights.read_bytes() == new_weights
+    assert work.status().is_clean and server_head(hub, repo_id) == work.head
+
+
 def test_uncommitted_edits_to_files_the_remote_did_not_change_survive_a_rebase(
     hub: LocalHub, work: hfgit.Repository, other: Path
 ) -> None:
@@ -410,6 +445,23 @@ def test_a_merge_commit_among_the_unpushed_ones_is_refused(
         work.push(token=hub.write_token, rebase=True)
 
     assert local_state(work) == before
+
+
+def test_a_refusal_for_another_reason_is_raised_as_without_rebase(
+    hub: LocalHub, repo_id: str, work: hfgit.Repository
+) -> None:
+    remote = server_head(hub, repo_id)
+    commit_blob_with_git(Path(work.path), "data.raw", b"\0" + os.urandom(2 * MiB), "raw data")
+    mine = work.head
+    hub.clear_requests()
+
+    with pytest.raises(hfgit.PushRejectedError, match="binary"):
+        work.push(token=hub.write_token, rebase=True)
+
+    assert receive_pack_posts(hub) == 1
+    assert work.head == mine and server_head(hub, repo_id) == remote
+    with pytest.raises(hfgit.AuthenticationError):
+        work.push(token=hub.read_token, rebase=True)
 
 
 def test_rebase_and_force_together_are_refused(hub: LocalHub, work: hfgit.Repository) -> None:

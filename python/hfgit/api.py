@@ -210,12 +210,17 @@ def push(
     moving. LFS objects already uploaded are not sent again. ``PushResult.rebased`` maps old
     commit ids to new ones. Raises :class:`DivergedError` (``paths`` names the files) when a
     commit cannot be replayed: both sides changed the same lines of a file, or changed the same
-    binary file or LFS file at all (LFS pointers are never merged), or a merge commit is among
-    the unpushed ones; then nothing local was changed. Raises :class:`LocalChangesError` when
-    uncommitted edits are on files the remote changed, :class:`RepositoryLockedError` when
-    another call is writing the index, and :class:`PushRejectedError` when the remote moved again
-    after the third rebase (the rebased commits are kept; push again). ``rebase=True`` together
-    with ``force=True`` raises :class:`InvalidArgumentError`.
+    binary file or LFS file at all (LFS pointers are never merged), or a file one side deleted,
+    or a merge commit is among the unpushed ones; then nothing local was changed. Raises
+    :class:`LocalChangesError` (naming them) when uncommitted edits are on files the remote
+    changed, :class:`RepositoryLockedError` when another call is writing the index,
+    :class:`DetachedHeadError` when no branch is checked out to rebase, and
+    :class:`PushRejectedError` when the remote moved again after the third rebase (the rebased
+    commits are kept; push again). A refusal for any other reason (a pre-receive rule, a
+    read-only token) is raised as without ``rebase``. ``rebase=True`` together with
+    ``force=True`` raises :class:`InvalidArgumentError`. Until a rebase has succeeded, only LFS
+    uploads and the remote-tracking ref (``origin/main``) change; the rebase then moves the
+    branch, index and work tree together (see :meth:`Repository.pull`).
 
     ``blocking=False`` returns a :class:`concurrent.futures.Future` at once; it resolves to the
     :class:`PushResult`, and any error arrives through it.

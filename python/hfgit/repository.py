@@ -175,6 +175,11 @@ class Repository:
         merge commit is among the unpushed ones. Nothing local is changed then: branch, index,
         work tree and LFS files are as they were. ``PullResult.rebased`` maps the old commit ids
         to the new ones.
+
+        Also raises :class:`DetachedHeadError` when no branch is checked out,
+        :class:`RepositoryLockedError` when another call is writing the index,
+        :class:`NetworkError` / :class:`AuthenticationError` from the fetch, and
+        :class:`LfsError` subclasses from the LFS download (before anything moved).
         """
         with progress_reporter(progress, "Pulling") as callback:
             old, new, rebased = _native.pull(

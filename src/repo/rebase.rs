@@ -25,9 +25,10 @@
 //!   a pointer naming one side's oid and the other's size. git-lfs registers no merge driver of
 //!   its own either; git stops on such a file because its text merge sees overlapping lines.
 //!
-//! As `git rebase` does by default, the author and message of each commit are kept, the committer
-//! is the current user at the current time, a commit whose change the remote already has (it
-//! became empty) is dropped, and a commit that was empty to begin with is kept. Merge commits
+//! As `git rebase` does by default (git-rebase(1), `--empty` and `--keep-empty`), the author and
+//! message of each commit are kept, the committer is the current user at the current time, a
+//! commit whose change the remote already has (it became empty) is dropped, and a commit that
+//! was empty to begin with is kept. Merge commits
 //! among the local commits are refused: flattening them, as `git rebase` does, would silently
 //! drop whatever the merge resolved.
 
