@@ -53,6 +53,12 @@ def test_push_rejected_error_carries_the_ref_and_reason() -> None:
     )
 
 
+def test_diverged_error_carries_the_conflicting_paths() -> None:
+    err = hfgit.DivergedError("cannot rebase", paths=["README.md", "model.safetensors"])
+    assert (err.paths, str(err)) == (("README.md", "model.safetensors"), "cannot rebase")
+    assert hfgit.DivergedError("cannot fast-forward").paths == ()
+
+
 def _parameters_of_the_public_api() -> set[str]:
     calls = [hfgit.clone, hfgit.commit, hfgit.push, hfgit.CheckpointPusher]
     calls += [

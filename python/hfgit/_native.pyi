@@ -32,6 +32,7 @@ class _PushOutcome(TypedDict):
     updates: list[tuple[str, str | None, str]]
     lfs_objects: int
     lfs_bytes: int
+    rebased: list[tuple[str, str | None]]
 
 class _RepoInfo(TypedDict):
     path: str
@@ -105,6 +106,7 @@ def push(
     force: bool = False,
     progress: _ProgressCallback = None,
     lfs_concurrency: int = 8,
+    rebase: bool = False,
 ) -> _PushOutcome: ...
 def pull(
     local_dir: _Path,
@@ -112,7 +114,8 @@ def pull(
     token: _Token = None,
     remote: str = "origin",
     progress: _ProgressCallback = None,
-) -> tuple[str, str]: ...
+    rebase: bool = False,
+) -> tuple[str, str, list[tuple[str, str | None]]]: ...
 def lfs_pull(
     local_dir: _Path,
     *,

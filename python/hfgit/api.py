@@ -145,6 +145,7 @@ def push(
     force: bool = ...,
     progress: ProgressArg = ...,
     lfs_concurrency: int = ...,
+    rebase: bool = ...,
     blocking: Literal[True] = ...,
 ) -> PushResult: ...
 @overload
@@ -157,6 +158,7 @@ def push(
     force: bool = ...,
     progress: ProgressArg = ...,
     lfs_concurrency: int = ...,
+    rebase: bool = ...,
     blocking: Literal[False],
 ) -> Future[PushResult]: ...
 @overload
@@ -169,6 +171,7 @@ def push(
     force: bool = ...,
     progress: ProgressArg = ...,
     lfs_concurrency: int = ...,
+    rebase: bool = ...,
     blocking: bool,
 ) -> PushResult | Future[PushResult]: ...
 def push(
@@ -180,6 +183,7 @@ def push(
     force: bool = False,
     progress: ProgressArg = None,
     lfs_concurrency: int = 8,
+    rebase: bool = False,
     blocking: bool = True,
 ) -> PushResult | Future[PushResult]:
     """Push the current branch to its upstream (or to ``branch`` on the remote).
@@ -197,6 +201,27 @@ def push(
     scheme, host and port; :class:`LfsError` is raised when a setting is not an ``http(s)://``
     URL.
 
+    ``rebase=True`` keeps pushing when the remote moved on (the model card edited on the Hub
+    website, another job's push): when the remote branch has commits the local one lacks, the
+    unpushed local commits are replayed on top of them, oldest first, as ``git pull --rebase``
+    does (author and message kept, committer time now), the work tree is updated like
+    :meth:`Repository.pull` updates it (Git LFS files the remote brought are downloaded as
+    git-lfs's settings select), and the push goes again, up to 3 times while the remote keeps
+    moving. LFS objects already uploaded are not sent again. ``PushResult.rebased`` maps old
+    commit ids to new ones. Raises :class:`DivergedError` (``paths`` names the files) when a
+    commit cannot be replayed: both sides changed the same lines of a file, or changed the same
+    binary file or LFS file at all (LFS pointers are never merged), or a file one side deleted,
+    or a merge commit is among the unpushed ones; then nothing local was changed. Raises
+    :class:`LocalChangesError` (naming them) when uncommitted edits are on files the remote
+    changed, :class:`RepositoryLockedError` when another call is writing the index,
+    :class:`DetachedHeadError` when no branch is checked out to rebase, and
+    :class:`PushRejectedError` when the remote moved again after the third rebase (the rebased
+    commits are kept; push again). A refusal for any other reason (a pre-receive rule, a
+    read-only token) is raised as without ``rebase``. ``rebase=True`` together with
+    ``force=True`` raises :class:`InvalidArgumentError`. Until a rebase has succeeded, only LFS
+    uploads and the remote-tracking ref (``origin/main``) change; the rebase then moves the
+    branch, index and work tree together (see :meth:`Repository.pull`).
+
     ``blocking=False`` returns a :class:`concurrent.futures.Future` at once; it resolves to the
     :class:`PushResult`, and any error arrives through it.
     """
@@ -210,6 +235,7 @@ def push(
             force=force,
             progress=progress,
             lfs_concurrency=lfs_concurrency,
+            rebase=rebase,
         )
     with progress_reporter(progress, "Pushing") as callback:
         raw = _native.push(
@@ -220,13 +246,20 @@ def push(
             force=force,
             progress=callback,
             lfs_concurrency=lfs_concurrency,
+            rebase=rebase,
         )
     result = PushResult(
         remote_url=raw["remote_url"],
         updates=tuple(RefUpdate(ref, old, new) for ref, old, new in raw["updates"]),
         lfs_objects_uploaded=raw["lfs_objects"],
         lfs_bytes_uploaded=raw["lfs_bytes"],
+        rebased=tuple(raw["rebased"]),
     )
+    if result.rebased:
+        _log.info(
+            "rebased %d local commit(s) onto the remote's new commits before pushing",
+            len(result.rebased),
+        )
     for update in result.updates:
         _log.info(
             "pushed %s: %s -> %s (%d LFS objects)",

@@ -364,6 +364,7 @@ class CheckpointPusher:
                 branch=self._branch,
                 lfs_concurrency=self._lfs_concurrency,
                 progress=False,
+                rebase=self._rebase,
             )
         except Exception as error:
             self._failed(what, error, "pushing")

@@ -7,6 +7,8 @@ or URL credentials. The Rust core maps each of its error kinds to exactly one cl
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class HfGitError(Exception):
     """Base class of every error raised by hfgit."""
@@ -66,7 +68,18 @@ class DetachedHeadError(HfGitError):
 
 
 class DivergedError(HfGitError):
-    """Local and remote history both moved on: ``pull`` only fast-forwards."""
+    """Local and remote history both moved on and hfgit did not combine them.
+
+    Raised by ``pull()`` (which only fast-forwards unless ``rebase=True``), and with
+    ``rebase=True`` by ``pull`` and ``push`` when a local commit cannot be replayed on the
+    remote's: ``paths`` then names the files both sides changed (overlapping edits, or any change
+    to the same binary or Git LFS file); it is empty for other reasons (a merge commit among the
+    unpushed ones, no shared history). Nothing local was changed.
+    """
+
+    def __init__(self, message: str, *, paths: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.paths: tuple[str, ...] = tuple(paths)
 
 
 class LocalChangesError(HfGitError):

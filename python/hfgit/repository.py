@@ -103,6 +103,7 @@ class Repository:
         force: bool = ...,
         progress: ProgressArg = ...,
         lfs_concurrency: int = ...,
+        rebase: bool = ...,
         blocking: Literal[True] = ...,
     ) -> PushResult: ...
     @overload
@@ -115,6 +116,7 @@ class Repository:
         force: bool = ...,
         progress: ProgressArg = ...,
         lfs_concurrency: int = ...,
+        rebase: bool = ...,
         blocking: Literal[False],
     ) -> Future[PushResult]: ...
     def push(
@@ -126,6 +128,7 @@ class Repository:
         force: bool = False,
         progress: ProgressArg = None,
         lfs_concurrency: int = 8,
+        rebase: bool = False,
         blocking: bool = True,
     ) -> PushResult | Future[PushResult]:
         """See :func:`hfgit.push`; ``blocking=False`` returns a Future of the result."""
@@ -139,24 +142,50 @@ class Repository:
             force=force,
             progress=progress,
             lfs_concurrency=lfs_concurrency,
+            rebase=rebase,
             blocking=blocking,
         )
 
     def pull(
-        self, *, token: TokenArg = None, remote: str = "origin", progress: ProgressArg = None
+        self,
+        *,
+        token: TokenArg = None,
+        remote: str = "origin",
+        progress: ProgressArg = None,
+        rebase: bool = False,
     ) -> PullResult:
         """Fetch and fast-forward the current branch.
 
         Raises :class:`DivergedError` when local commits are not on the remote, and
-        :class:`LocalChangesError` when uncommitted edits would be overwritten. LFS files the
-        new commits bring are downloaded as git-lfs's smudge filter would (git-lfs-config(5)):
-        none when ``GIT_LFS_SKIP_SMUDGE`` is true (``1``, ``true``, ``on``, ``yes``, ``t``), else
-        those ``lfs.fetchinclude`` / ``lfs.fetchexclude`` allow, from the server ``lfs.url`` /
-        ``remote.<remote>.lfsurl`` name, if any. :meth:`lfs_pull` fetches what was left out.
+        :class:`LocalChangesError` (naming the files; nothing is changed) when the new commits
+        change files that have uncommitted edits. LFS files the new commits bring are downloaded
+        as git-lfs's smudge filter would (git-lfs-config(5)): none when ``GIT_LFS_SKIP_SMUDGE``
+        is true (``1``, ``true``, ``on``, ``yes``, ``t``), else those ``lfs.fetchinclude`` /
+        ``lfs.fetchexclude`` allow, from the server ``lfs.url`` / ``remote.<remote>.lfsurl``
+        name, if any. They are downloaded before any file or ref changes, so a failed download
+        leaves everything as it was. :meth:`lfs_pull` fetches what was left out.
+
+        ``rebase=True``, like ``git pull --rebase``, replays the unpushed local commits (oldest
+        first; author and message kept, committer time now) on top of the remote's new ones
+        instead of raising :class:`DivergedError`, without the git CLI. A commit whose change the
+        remote already has is dropped. It still raises :class:`DivergedError`, with ``paths``
+        naming the files, when a commit cannot be replayed: both sides changed the same lines of
+        a text file, or changed the same binary or Git LFS file at all (an LFS pointer is never
+        merged), or one side deleted what the other changed; and (with empty ``paths``) when a
+        merge commit is among the unpushed ones. Nothing local is changed then: branch, index,
+        work tree and LFS files are as they were. ``PullResult.rebased`` maps the old commit ids
+        to the new ones.
+
+        Also raises :class:`DetachedHeadError` when no branch is checked out,
+        :class:`RepositoryLockedError` when another call is writing the index,
+        :class:`NetworkError` / :class:`AuthenticationError` from the fetch, and
+        :class:`LfsError` subclasses from the LFS download (before anything moved).
         """
         with progress_reporter(progress, "Pulling") as callback:
-            old, new = _native.pull(self._path, token=token, remote=remote, progress=callback)
-        return PullResult(old, new)
+            old, new, rebased = _native.pull(
+                self._path, token=token, remote=remote, progress=callback, rebase=rebase
+            )
+        return PullResult(old, new, tuple(rebased))
 
     def lfs_pull(
         self,

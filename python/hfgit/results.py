@@ -27,6 +27,10 @@ class PushResult:
     updates: tuple[RefUpdate, ...]
     lfs_objects_uploaded: int = 0
     lfs_bytes_uploaded: int = 0
+    #: With ``rebase=True``: ``(old_id, new_id)`` of each unpushed commit replayed on the
+    #: remote's new commits, oldest first; ``new_id`` is ``None`` for a commit dropped because
+    #: the remote already had its change. Empty when no rebase was needed.
+    rebased: tuple[tuple[str, str | None], ...] = ()
 
     @property
     def up_to_date(self) -> bool:
@@ -36,10 +40,14 @@ class PushResult:
 
 @dataclass(frozen=True)
 class PullResult:
-    """What a fast-forward pull did: ``old_head`` → ``new_head``."""
+    """What a pull did: ``old_head`` → ``new_head``."""
 
     old_head: str
     new_head: str
+    #: With ``rebase=True``: ``(old_id, new_id)`` of each unpushed commit replayed on the
+    #: remote's new commits, oldest first; ``new_id`` is ``None`` for a commit dropped because
+    #: the remote already had its change. Empty for a fast-forward.
+    rebased: tuple[tuple[str, str | None], ...] = ()
 
     @property
     def updated(self) -> bool:

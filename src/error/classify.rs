@@ -68,7 +68,7 @@ pub fn classify_git_error(err: &git2::Error, ctx: &GitContext) -> HfGitError {
     if err.code() == ErrorCode::NotFastForward {
         return HfGitError::PushRejected {
             reference: target,
-            reason: "non-fast-forward: the remote has commits you do not have. Pull first, or push with force=True.".into(),
+            reason: "non-fast-forward: the remote has commits you do not have. Push with rebase=True to put your commits after them, pull first, or push with force=True to overwrite them.".into(),
         };
     }
     if matches!(

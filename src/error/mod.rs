@@ -63,6 +63,18 @@ pub enum HfGitError {
     #[error("Cannot fast-forward {branch}: {detail}")]
     Diverged { branch: String, detail: String },
 
+    /// Replaying the local commits on the remote's new ones (`rebase=True`) found files both
+    /// changed in ways that cannot be combined: overlapping text edits, a modified file the other
+    /// side deleted, or any change on both sides to a binary file or a Git LFS pointer (a pointer
+    /// is never merged line by line). `commit` is the local commit that could not be replayed.
+    /// Nothing local was changed.
+    #[error("Cannot rebase {branch} onto the remote's new commits: your commit {commit} and the remote both changed {}. Nothing local was changed (branch, index, work tree and LFS files are as they were). Combine the two with git (git pull --rebase, resolve, commit, push), or push with force=True to replace the remote's commits with yours.", paths.join(", "))]
+    RebaseConflict {
+        branch: String,
+        commit: String,
+        paths: Vec<String>,
+    },
+
     /// Uncommitted local changes would be overwritten.
     #[error("Local changes would be overwritten: {detail}. Commit or discard them first.")]
     LocalChanges { detail: String },

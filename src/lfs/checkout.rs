@@ -9,7 +9,7 @@
 //! file's pointer needs no download; a pointer naming an extension (`ext-0-gzip ...`) stops the
 //! checkout before anything is written, since its object is not the file.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -45,13 +45,41 @@ pub fn smudge_work_tree(
     config: &TransferConfig,
     monitor: &Monitor,
 ) -> Result<TransferSummary> {
+    smudge(repo, None, endpoint, token, filter, config, monitor)
+}
+
+/// [`smudge_work_tree`] for the files a checkout just wrote (`paths`), as git-lfs's smudge filter
+/// runs only on those: LFS files left as pointers on purpose elsewhere (`clone(lfs=False)`, an
+/// include list) stay pointers.
+pub fn smudge_checked_out_files(
+    repo: &Repository,
+    paths: &BTreeSet<String>,
+    endpoint: &Url,
+    token: Option<SecretString>,
+    filter: &PathFilter,
+    config: &TransferConfig,
+    monitor: &Monitor,
+) -> Result<TransferSummary> {
+    smudge(repo, Some(paths), endpoint, token, filter, config, monitor)
+}
+
+fn smudge(
+    repo: &Repository,
+    only: Option<&BTreeSet<String>>,
+    endpoint: &Url,
+    token: Option<SecretString>,
+    filter: &PathFilter,
+    config: &TransferConfig,
+    monitor: &Monitor,
+) -> Result<TransferSummary> {
     let workdir = repo
         .workdir()
         .ok_or_else(|| HfGitError::NotARepository {
             path: repo.path().to_path_buf(),
         })?
         .to_path_buf();
-    let candidates = pointer_files(repo, &workdir, filter, true)?;
+    let selected = |path: &str| filter.allows(path) && only.is_none_or(|only| only.contains(path));
+    let candidates = pointer_files(repo, &workdir, &selected, true)?;
     if candidates.is_empty() {
         return Ok(TransferSummary::default());
     }
@@ -98,6 +126,57 @@ pub fn smudge_work_tree(
     Ok(downloaded?)
 }
 
+/// Download, before `tree` is checked out, the objects of its LFS pointers at `paths` that
+/// `filter` allows and the store lacks, so that a failed download leaves the work tree, the index
+/// and the branch as they were; [`smudge_work_tree`] writes the files out after the checkout,
+/// from the store. Pointers naming an extension are left for the smudge to refuse.
+#[allow(clippy::too_many_arguments)]
+pub fn fetch_objects_for_checkout<'p>(
+    repo: &Repository,
+    tree: &git2::Tree<'_>,
+    paths: impl IntoIterator<Item = &'p String>,
+    endpoint: &Url,
+    token: Option<SecretString>,
+    filter: &PathFilter,
+    config: &TransferConfig,
+    monitor: &Monitor,
+) -> Result<TransferSummary> {
+    let store = LfsStore::for_repository(repo);
+    let odb = repo.odb()?;
+    let mut missing = Vec::new();
+    for path in paths {
+        let Ok(entry) = tree.get_path(Path::new(path)) else {
+            continue; // deleted by the move
+        };
+        let is_file = entry.filemode() & 0o170000 == 0o100000;
+        if !is_file || !filter.allows(path) {
+            continue;
+        }
+        match odb.read_header(entry.id()) {
+            Ok((size, _)) if size < POINTER_SIZE_LIMIT => {}
+            _ => continue,
+        }
+        let Some(parsed) = Pointer::parse(repo.find_blob(entry.id())?.content()) else {
+            continue;
+        };
+        let pointer = parsed.pointer;
+        if pointer.size > 0
+            && parsed.extensions.is_empty()
+            && !store.contains(&pointer.oid, pointer.size)
+        {
+            missing.push(DownloadItem {
+                pointer,
+                path: path.clone(),
+            });
+        }
+    }
+    if missing.is_empty() {
+        return Ok(TransferSummary::default());
+    }
+    let remote = LfsRemote::new(endpoint, token)?;
+    Ok(download(&remote, missing, &store, config, monitor)?)
+}
+
 /// Write the empty LFS files of the checked-out tree when nothing else is smudged
 /// (`GIT_LFS_SKIP_SMUDGE`, `clone(lfs=False)`): the empty file's pointer needs no download, and
 /// git-lfs writes it empty even when it skips smudging.
@@ -105,7 +184,7 @@ pub fn write_empty_files(repo: &Repository) -> Result<()> {
     let Some(workdir) = repo.workdir().map(Path::to_path_buf) else {
         return Ok(());
     };
-    let empty: Vec<Candidate> = pointer_files(repo, &workdir, &PathFilter::default(), false)?
+    let empty: Vec<Candidate> = pointer_files(repo, &workdir, &|_| true, false)?
         .into_iter()
         .filter(|candidate| candidate.pointer.size == 0)
         .collect();
@@ -129,7 +208,7 @@ pub fn write_empty_files(repo: &Repository) -> Result<()> {
 fn pointer_files(
     repo: &Repository,
     workdir: &Path,
-    filter: &PathFilter,
+    selected: &dyn Fn(&str) -> bool,
     refuse_extensions: bool,
 ) -> Result<Vec<Candidate>> {
     let index = repo.index()?;
@@ -140,7 +219,7 @@ fn pointer_files(
         let Ok(path) = String::from_utf8(entry.path.clone()) else {
             continue;
         };
-        if !is_file || !filter.allows(&path) {
+        if !is_file || !selected(&path) {
             continue;
         }
         match odb.read_header(entry.id) {

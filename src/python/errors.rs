@@ -28,7 +28,7 @@ pub fn class_name(err: &HfGitError) -> &'static str {
         HfGitError::NotARepository { .. } => "NotARepositoryError",
         HfGitError::DirectoryNotEmpty { .. } => "DirectoryNotEmptyError",
         HfGitError::DetachedHead { .. } => "DetachedHeadError",
-        HfGitError::Diverged { .. } => "DivergedError",
+        HfGitError::Diverged { .. } | HfGitError::RebaseConflict { .. } => "DivergedError",
         HfGitError::LocalChanges { .. } => "LocalChangesError",
         HfGitError::InsecureTransport { .. } => "InsecureTransportError",
         HfGitError::InvalidInput(_) => "InvalidArgumentError",
@@ -98,6 +98,9 @@ fn build(py: Python<'_>, err: HfGitError) -> PyErr {
                 if let Some(path) = path {
                     kwargs.set_item("filename", path.to_string_lossy().as_ref())?;
                 }
+            }
+            HfGitError::RebaseConflict { paths, .. } => {
+                kwargs.set_item("paths", paths.clone())?;
             }
             HfGitError::RepositoryLocked { path, .. } => {
                 kwargs.set_item("filename", path.to_string_lossy().as_ref())?;

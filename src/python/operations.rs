@@ -85,9 +85,10 @@ fn commit(
     Ok(id.to_string())
 }
 
-/// Push the current branch; returns `{"remote_url": str, "updates": [(ref, old, new), ...]}`.
+/// Push the current branch; returns `{"remote_url": str, "updates": [(ref, old, new), ...],
+/// "lfs_objects": int, "lfs_bytes": int, "rebased": [(old, new or None), ...]}`.
 #[pyfunction]
-#[pyo3(signature = (local_dir, *, token=None, remote="origin", branch=None, force=false, progress=None, lfs_concurrency=8))]
+#[pyo3(signature = (local_dir, *, token=None, remote="origin", branch=None, force=false, progress=None, lfs_concurrency=8, rebase=false))]
 #[allow(clippy::too_many_arguments)]
 fn push<'py>(
     py: Python<'py>,
@@ -98,6 +99,7 @@ fn push<'py>(
     force: bool,
     progress: Option<&Bound<'py, PyAny>>,
     lfs_concurrency: usize,
+    rebase: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
     let request = PushRequest {
         local_dir: path(local_dir, "local_dir")?,
@@ -105,6 +107,7 @@ fn push<'py>(
         remote_name: remote.to_owned(),
         branch,
         force,
+        rebase,
         lfs_concurrency,
     };
     let outcome = run_blocking(py, progress, move |monitor| push_branch(request, monitor))?;
@@ -121,26 +124,43 @@ fn push<'py>(
     result.set_item("updates", updates)?;
     result.set_item("lfs_objects", outcome.lfs_objects)?;
     result.set_item("lfs_bytes", outcome.lfs_bytes)?;
+    result.set_item("rebased", rebased_pairs(&outcome.rebased))?;
     Ok(result)
 }
 
-/// Fetch and fast-forward the current branch; returns `(old_head, new_head)`.
+/// Fetch and fast-forward (or with `rebase`, rebase) the current branch; returns
+/// `(old_head, new_head, [(rebased_old, rebased_new or None), ...])`.
 #[pyfunction]
-#[pyo3(signature = (local_dir, *, token=None, remote="origin", progress=None))]
+#[pyo3(signature = (local_dir, *, token=None, remote="origin", progress=None, rebase=false))]
+#[allow(clippy::type_complexity)]
 fn pull(
     py: Python<'_>,
     local_dir: &Bound<'_, PyAny>,
     token: Option<&Bound<'_, PyAny>>,
     remote: &str,
     progress: Option<&Bound<'_, PyAny>>,
-) -> PyResult<(String, String)> {
+    rebase: bool,
+) -> PyResult<(String, String, Vec<(String, Option<String>)>)> {
     let request = PullRequest {
         local_dir: path(local_dir, "local_dir")?,
         token: token_request(token)?,
         remote_name: remote.to_owned(),
+        rebase,
     };
     let outcome = run_blocking(py, progress, move |monitor| pull_branch(request, monitor))?;
-    Ok((outcome.old_head.to_string(), outcome.new_head.to_string()))
+    Ok((
+        outcome.old_head.to_string(),
+        outcome.new_head.to_string(),
+        rebased_pairs(&outcome.rebased),
+    ))
+}
+
+/// `(old, new)` commit ids of a rebase, `new` `None` for a dropped commit.
+fn rebased_pairs(rebased: &[(git2::Oid, Option<git2::Oid>)]) -> Vec<(String, Option<String>)> {
+    rebased
+        .iter()
+        .map(|(old, new)| (old.to_string(), new.map(|id| id.to_string())))
+        .collect()
 }
 
 /// Download LFS files left as pointers; returns `(objects_downloaded, bytes)`.

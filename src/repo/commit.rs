@@ -330,7 +330,7 @@ fn only_these_paths(
     Ok(selected.write_tree_to(repo)?)
 }
 
-fn signature(repo: &Repository, author: Option<&str>) -> Result<Signature<'static>> {
+pub(super) fn signature(repo: &Repository, author: Option<&str>) -> Result<Signature<'static>> {
     if let Some(author) = author {
         return parse_author(author);
     }

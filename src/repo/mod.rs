@@ -4,6 +4,7 @@
 //! completion on the calling thread, and returns an [`HfGitError`](crate::HfGitError) a user can
 //! act on; none of them knows about Python.
 
+mod advance;
 mod checkout;
 pub mod clone;
 pub mod commit;
@@ -15,6 +16,7 @@ pub(crate) mod lock;
 pub(crate) mod pathspec;
 pub mod pull;
 pub mod push;
+mod rebase;
 pub mod snapshot;
 mod stage;
 pub mod status;

@@ -1,23 +1,27 @@
-//! Bringing remote commits in, fast-forward only.
+//! Bringing remote commits in: a fast-forward, or with `rebase=True` the local commits replayed
+//! on top of the remote's.
 //!
-//! A notebook user who pulls wants either the new commits or a clear reason why not; merging is
-//! left to them, so a diverged branch or local edits in the way are reported, never resolved.
-//! LFS files the fast-forward brings are downloaded as git-lfs's smudge filter would, following
-//! `GIT_LFS_SKIP_SMUDGE`, `lfs.fetchinclude` / `lfs.fetchexclude` and the configured endpoint.
+//! A notebook user who pulls wants either the new commits or a clear reason why not. Without
+//! `rebase`, a diverged branch is reported, never resolved. With it, the unpushed local commits
+//! are replayed on the remote's tip ([`super::rebase`]) as `git pull --rebase` does, and anything
+//! that cannot be combined automatically is reported with nothing local changed. Local edits in
+//! the way are reported either way. The branch, index and work tree then move together
+//! ([`super::advance`]); LFS files the new commits bring are downloaded as git-lfs's smudge
+//! filter would, following `GIT_LFS_SKIP_SMUDGE`, `lfs.fetchinclude` / `lfs.fetchexclude` and
+//! the configured endpoint.
 
 use std::path::PathBuf;
 
-use git2::Oid;
+use git2::{Oid, Repository};
+use secrecy::SecretString;
+use url::Url;
 
-use super::checkout::{checkout_with_progress, lfs_checkout_filter};
+use super::advance::{advance_branch, LfsSource};
 use super::lock::{lock_index, lock_pushes};
-use super::upstream::{remote_spec, resolve_upstream};
+use super::rebase::replay;
+use super::upstream::{remote_spec, resolve_upstream, Upstream};
 use crate::auth::{resolve_token, ProcessEnv, TokenRequest};
 use crate::error::{HfGitError, Result};
-use crate::lfs::checkout::{smudge_work_tree, write_empty_files};
-use crate::lfs::config::{LfsConfig, Operation};
-use crate::lfs::endpoint::LfsEndpoint;
-use crate::lfs::transfer::TransferConfig;
 use crate::progress::{Monitor, Phase};
 use crate::remote::RemoteSession;
 
@@ -25,12 +29,17 @@ pub struct PullRequest {
     pub local_dir: PathBuf,
     pub token: TokenRequest,
     pub remote_name: String,
+    /// Replay unpushed local commits on the remote's new ones instead of refusing to.
+    pub rebase: bool,
 }
 
 #[derive(Debug, Clone)]
 pub struct PullOutcome {
     pub old_head: Oid,
     pub new_head: Oid,
+    /// Each unpushed local commit (oldest first) and its replayed copy; `None` when it was
+    /// dropped because the remote already had its change. Empty without a rebase.
+    pub rebased: Vec<(Oid, Option<Oid>)>,
 }
 
 pub fn pull(request: PullRequest, monitor: &Monitor) -> Result<PullOutcome> {
@@ -41,7 +50,7 @@ pub fn pull(request: PullRequest, monitor: &Monitor) -> Result<PullOutcome> {
     let detached = || {
         HfGitError::DetachedHead {
         path: request.local_dir.clone(),
-        advice: "pull() fast-forwards the checked-out branch and there is none; check out a branch first (with git, `git switch main`)",
+        advice: "pull() moves the checked-out branch and there is none; check out a branch first (with git, `git switch main`)",
     }
     };
     let upstream =
@@ -49,76 +58,104 @@ pub fn pull(request: PullRequest, monitor: &Monitor) -> Result<PullOutcome> {
             HfGitError::DetachedHead { .. } => detached(),
             other => other,
         })?;
-    let Some(branch) = upstream.local_branch.clone() else {
+    if upstream.local_branch.is_none() {
         return Err(detached());
-    };
+    }
     let spec = remote_spec(&repo, &request.remote_name)?;
     let token = resolve_token(request.token, spec.url_token, &ProcessEnv);
-    let lfs_token = token.clone();
-    let remote_url = spec.url.clone();
-    let session = RemoteSession::new(spec.url, token)?;
+    let fetched = fetch_upstream(&repo, &upstream, &spec.url, token.clone(), "pull", monitor)?;
+    let lfs = LfsSource {
+        remote_name: &request.remote_name,
+        remote_url: &spec.url,
+        token,
+        concurrency: 8,
+    };
+    let outcome = integrate(&repo, &upstream, fetched, request.rebase, lfs, monitor)?;
+    monitor.report(Phase::Done, 1, 1, monitor.snapshot().bytes);
+    Ok(outcome)
+}
 
+/// Fetch the upstream branch into its remote-tracking ref (`refs/remotes/<remote>/<branch>`), as
+/// `git fetch` does, and return its tip; `reflog` is the tracking ref's reflog message.
+pub(super) fn fetch_upstream(
+    repo: &Repository,
+    upstream: &Upstream,
+    url: &Url,
+    token: Option<SecretString>,
+    reflog: &str,
+    monitor: &Monitor,
+) -> Result<Oid> {
+    let session = RemoteSession::new(url.clone(), token)?;
     let refspec = format!("+{}:{}", upstream.remote_ref(), upstream.tracking_ref());
     let mut remote = repo.remote_anonymous(session.url())?;
     let mut options = session.fetch_options(monitor);
     remote
-        .fetch(&[refspec.as_str()], Some(&mut options), Some("pull"))
+        .fetch(&[refspec.as_str()], Some(&mut options), Some(reflog))
         .map_err(|err| session.classify(&err, monitor))?;
     drop(options);
+    repo.refname_to_id(&upstream.tracking_ref())
+        .map_err(|_| HfGitError::RevisionNotFound {
+            revision: upstream.remote_branch.clone(),
+            target: session.url().to_owned(),
+        })
+}
 
+/// Bring the checked-out branch up to `fetched`, the remote's tip: nothing when it already has
+/// it, a fast-forward when it has nothing the remote lacks, else (with `rebase`) its unpushed
+/// commits replayed on `fetched`. The caller holds the index lock.
+pub(super) fn integrate(
+    repo: &Repository,
+    upstream: &Upstream,
+    fetched: Oid,
+    rebase: bool,
+    lfs: LfsSource<'_>,
+    monitor: &Monitor,
+) -> Result<PullOutcome> {
+    let branch = upstream
+        .local_branch
+        .clone()
+        .unwrap_or_else(|| upstream.local_ref.clone());
     let local = repo.refname_to_id(&upstream.local_ref)?;
-    let fetched =
-        repo.refname_to_id(&upstream.tracking_ref())
-            .map_err(|_| HfGitError::RevisionNotFound {
-                revision: upstream.remote_branch.clone(),
-                target: session.url().to_owned(),
-            })?;
     if local == fetched || repo.graph_descendant_of(local, fetched)? {
-        monitor.report(Phase::Done, 1, 1, monitor.snapshot().bytes);
         return Ok(PullOutcome {
             old_head: local,
             new_head: local,
+            rebased: Vec::new(),
         });
     }
-    if !repo.graph_descendant_of(fetched, local)? {
+    let (target, rebased, reflog) = if repo.graph_descendant_of(fetched, local)? {
+        (fetched, Vec::new(), "pull: fast-forward".to_owned())
+    } else if rebase {
+        let replayed = replay(repo, local, fetched, &branch)?;
+        let reflog = format!(
+            "pull --rebase: {} local commit(s) onto {}",
+            replayed.commits.len(),
+            fetched
+        );
+        (replayed.tip, replayed.commits, reflog)
+    } else {
         let (ahead, behind) = repo.graph_ahead_behind(local, fetched)?;
         return Err(HfGitError::Diverged {
             branch,
             detail: format!(
                 "local has {ahead} commit(s) the remote lacks and the remote has {behind} you lack; \
-                 pull only fast-forwards. Rebase or merge with git, or push with force=True to overwrite."
+                 pull only fast-forwards. pull(rebase=True) replays your commits on top of the \
+                 remote's, or push with force=True to overwrite."
             ),
         });
-    }
-
-    let target = repo.find_commit(fetched)?;
-    let mut checkout = checkout_with_progress(monitor);
-    repo.checkout_tree(target.as_object(), Some(&mut checkout))?;
-    repo.reference(&upstream.local_ref, fetched, true, "pull: fast-forward")?;
-    let settings = LfsConfig::load(&repo)?;
-    if let Some(filter) = lfs_checkout_filter(&settings, monitor) {
-        let endpoint = LfsEndpoint::resolve(
-            &settings,
-            &request.remote_name,
-            &remote_url,
-            lfs_token,
-            Operation::Download,
-            monitor,
-        )?;
-        smudge_work_tree(
-            &repo,
-            &endpoint.url,
-            endpoint.token,
-            &filter,
-            &TransferConfig::default(),
-            monitor,
-        )?;
-    }
-    // Whatever was selected, an empty LFS file needs no download (git-lfs writes it empty too).
-    write_empty_files(&repo)?;
-    monitor.report(Phase::Done, 1, 1, monitor.snapshot().bytes);
+    };
+    advance_branch(
+        repo,
+        &upstream.local_ref,
+        local,
+        target,
+        lfs,
+        &reflog,
+        monitor,
+    )?;
     Ok(PullOutcome {
         old_head: local,
-        new_head: fetched,
+        new_head: target,
+        rebased,
     })
 }

@@ -5,13 +5,23 @@
 //! are collected there and raised. Nothing local changes on failure; on success the
 //! remote-tracking ref is moved, as `git push` does. LFS objects go to the endpoint git-lfs's
 //! settings choose for uploads (`lfs.pushurl`, `lfs.url`, `remote.<name>.lfspushurl`, ...).
+//!
+//! With `rebase=True`, a push the remote is ahead of (its tip is not in the local history, or the
+//! server refused the ref and a fetch shows it moved) fetches, replays the unpushed commits on the
+//! remote's tip as `pull(rebase=True)` does, and goes again, up to [`MAX_REBASES`] times while
+//! other writers keep moving the branch. LFS objects are uploaded before each attempt, and the
+//! batch API answers that the server already has those of an earlier one, so none goes up twice.
 
 use std::path::PathBuf;
 
-use git2::{Direction, Oid};
+use git2::{Direction, Oid, Repository};
+use secrecy::SecretString;
+use url::Url;
 
-use super::lock::lock_pushes;
-use super::upstream::{remote_spec, resolve_upstream};
+use super::advance::LfsSource;
+use super::lock::{lock_index, lock_pushes};
+use super::pull::{fetch_upstream, integrate};
+use super::upstream::{remote_spec, resolve_upstream, Upstream};
 use crate::auth::{resolve_token, ProcessEnv, TokenRequest};
 use crate::error::{HfGitError, Result};
 use crate::lfs::publish::upload_pushed_objects;
@@ -19,12 +29,19 @@ use crate::lfs::transfer::TransferConfig;
 use crate::progress::{Monitor, Phase};
 use crate::remote::{RefRejection, RemoteSession};
 
+/// How many times one `push(rebase=True)` fetches and rebases before it gives up on a remote that
+/// keeps moving.
+pub const MAX_REBASES: usize = 3;
+
 pub struct PushRequest {
     pub local_dir: PathBuf,
     pub token: TokenRequest,
     pub remote_name: String,
     pub branch: Option<String>,
     pub force: bool,
+    /// When the remote has commits the branch lacks, replay the branch's unpushed commits on
+    /// them and push again, instead of failing.
+    pub rebase: bool,
     /// How many LFS transfers may run at once.
     pub lfs_concurrency: usize,
 }
@@ -44,35 +61,143 @@ pub struct PushOutcome {
     /// LFS objects uploaded before the refs moved (already-present ones are not counted).
     pub lfs_objects: usize,
     pub lfs_bytes: u64,
+    /// With `rebase`: each unpushed local commit (oldest first) and the copy replayed on the
+    /// remote's new commits, `None` when dropped because the remote already had its change.
+    pub rebased: Vec<(Oid, Option<Oid>)>,
 }
 
-pub fn push(request: PushRequest, monitor: &Monitor) -> Result<PushOutcome> {
+pub fn push(mut request: PushRequest, monitor: &Monitor) -> Result<PushOutcome> {
+    if request.force && request.rebase {
+        return Err(HfGitError::invalid(
+            "force=True overwrites the remote's commits and rebase=True keeps them; pass only one",
+        ));
+    }
     let repo = super::open_work_tree(&request.local_dir)?;
     // One push or pull of this repository at a time (see [`super::lock`]).
     let _pushes = lock_pushes(&repo, monitor)?;
     let upstream = resolve_upstream(&repo, &request.remote_name, request.branch.as_deref())?;
-    let local_tip = repo.refname_to_id(&upstream.local_ref)?;
     let spec = remote_spec(&repo, &request.remote_name)?;
-    let token = resolve_token(request.token, spec.url_token, &ProcessEnv);
-    let lfs_token = token.clone();
-    let remote_url = spec.url.clone();
-    let session = RemoteSession::new(spec.url, token)?;
-
+    let token = resolve_token(
+        std::mem::take(&mut request.token),
+        spec.url_token,
+        &ProcessEnv,
+    );
+    let remote_url = spec.url;
     let lfs_config = TransferConfig {
         concurrency: request.lfs_concurrency.max(1),
         ref_name: Some(upstream.remote_ref()),
         ..TransferConfig::default()
     };
-    let lfs = upload_pushed_objects(
-        &repo,
-        local_tip,
-        &request.remote_name,
-        &remote_url,
-        lfs_token,
-        &lfs_config,
-        monitor,
-    )?;
 
+    let mut rebased = Vec::new();
+    let (mut lfs_objects, mut lfs_bytes) = (0, 0);
+    for attempt in 0..=MAX_REBASES {
+        let local_tip = repo.refname_to_id(&upstream.local_ref)?;
+        let lfs = upload_pushed_objects(
+            &repo,
+            local_tip,
+            &request.remote_name,
+            &remote_url,
+            token.clone(),
+            &lfs_config,
+            monitor,
+        )?;
+        lfs_objects += lfs.transferred;
+        lfs_bytes += lfs.bytes;
+        let refused = match send(
+            &repo,
+            &upstream,
+            local_tip,
+            &request,
+            &remote_url,
+            token.clone(),
+            monitor,
+        )? {
+            Sent::Accepted { url, old } => {
+                repo.reference(&upstream.tracking_ref(), local_tip, true, "update by push")?;
+                monitor.report(Phase::Done, 1, 1, monitor.snapshot().bytes);
+                return Ok(PushOutcome {
+                    remote_url: url,
+                    updates: vec![RefUpdate {
+                        reference: upstream.remote_ref(),
+                        old,
+                        new: local_tip,
+                    }],
+                    lfs_objects,
+                    lfs_bytes,
+                    rebased,
+                });
+            }
+            Sent::Refused(refused) => refused,
+        };
+        if !request.rebase {
+            return Err(refused);
+        }
+        let fetched = fetch_upstream(
+            &repo,
+            &upstream,
+            &remote_url,
+            token.clone(),
+            "push --rebase: fetch",
+            monitor,
+        )?;
+        if local_tip == fetched || repo.graph_descendant_of(local_tip, fetched)? {
+            // The remote has nothing new: the refusal was for another reason, which stands.
+            return Err(refused);
+        }
+        if attempt == MAX_REBASES {
+            return Err(gave_up(refused));
+        }
+        let replayed = rebase_onto(
+            &repo,
+            &upstream,
+            fetched,
+            &request,
+            &remote_url,
+            token.clone(),
+            monitor,
+        )?;
+        record(&mut rebased, replayed);
+    }
+    unreachable!("the last attempt returns")
+}
+
+/// Add one rebase's `(old, new)` pairs to those of the earlier rebases of this push, following a
+/// commit replayed again to its latest copy: the caller sees each original commit once.
+fn record(rebased: &mut Vec<(Oid, Option<Oid>)>, replayed: Vec<(Oid, Option<Oid>)>) {
+    for (old, new) in replayed {
+        match rebased
+            .iter_mut()
+            .find(|(_, earlier)| *earlier == Some(old))
+        {
+            Some(entry) => entry.1 = new,
+            None => rebased.push((old, new)),
+        }
+    }
+}
+
+/// What one connection to the remote made of a push.
+enum Sent {
+    /// The remote has the local tip now (or had it already); `old` is its previous tip.
+    Accepted { url: String, old: Option<Oid> },
+    /// The remote refused the ref (`PushRejected`): with `rebase`, possibly because it moved on.
+    Refused(HfGitError),
+}
+
+/// List the remote's refs and push `local_tip` to the upstream branch, on one connection: the
+/// token is offered once, and an up-to-date branch costs one request, as with `git push`,
+/// instead of a receive-pack round. With `rebase`, a remote tip the local branch does not
+/// contain is refused here, before any pack is built.
+fn send(
+    repo: &Repository,
+    upstream: &Upstream,
+    local_tip: Oid,
+    request: &PushRequest,
+    remote_url: &Url,
+    token: Option<SecretString>,
+    monitor: &Monitor,
+) -> Result<Sent> {
+    let session = RemoteSession::new(remote_url.clone(), token)?;
     let refspec = format!(
         "{}{}:{}",
         if request.force { "+" } else { "" },
@@ -87,8 +212,10 @@ pub fn push(request: PushRequest, monitor: &Monitor) -> Result<PushOutcome> {
         },
         other => other,
     };
-    // One connection for both the ref listing and the push: the token is offered once, and an
-    // up-to-date branch costs one request, as with `git push`, instead of a receive-pack round.
+    let refused = |err: HfGitError| match err {
+        HfGitError::PushRejected { .. } => Ok(Sent::Refused(err)),
+        other => Err(other),
+    };
     let mut connection = remote
         .connect_auth(Direction::Push, Some(session.callbacks(monitor)), None)
         .map_err(fail)?;
@@ -98,40 +225,87 @@ pub fn push(request: PushRequest, monitor: &Monitor) -> Result<PushOutcome> {
         .iter()
         .find(|head| head.name() == upstream.remote_ref())
         .map(|head| head.oid());
-    let was_up_to_date = remote_tip == Some(local_tip);
-    let mut old = remote_tip;
-    if !was_up_to_date {
-        let mut options = session.push_options(monitor);
-        connection
-            .remote()
-            .push(&[refspec.as_str()], Some(&mut options))
-            .map_err(|err| may_have_landed(fail(err)))?;
-        drop(options);
-        if let Some(rejection) = session.take_rejections().into_iter().next() {
-            return Err(rejection_error(rejection, &session.remote_messages()));
-        }
-        if let Some(update) = session
-            .take_proposed()
-            .into_iter()
-            .find(|update| update.reference == upstream.remote_ref())
-        {
-            old = Some(update.old).filter(|old| !old.is_zero());
+    let url = session.url().to_owned();
+    if remote_tip == Some(local_tip) {
+        return Ok(Sent::Accepted {
+            url,
+            old: remote_tip,
+        });
+    }
+    if let Some(tip) = remote_tip.filter(|_| request.rebase) {
+        let contained = repo.odb()?.exists(tip) && repo.graph_descendant_of(local_tip, tip)?;
+        if !contained {
+            return refused(HfGitError::PushRejected {
+                reference: upstream.remote_ref(),
+                reason: "non-fast-forward: the remote has commits you do not have".to_owned(),
+            });
         }
     }
-    drop(connection);
-    let tracking = upstream.tracking_ref();
-    repo.reference(&tracking, local_tip, true, "update by push")?;
-    monitor.report(Phase::Done, 1, 1, monitor.snapshot().bytes);
-    Ok(PushOutcome {
-        remote_url: session.url().to_owned(),
-        updates: vec![RefUpdate {
-            reference: upstream.remote_ref(),
-            old,
-            new: local_tip,
-        }],
-        lfs_objects: lfs.transferred,
-        lfs_bytes: lfs.bytes,
-    })
+    let mut options = session.push_options(monitor);
+    if let Err(err) = connection
+        .remote()
+        .push(&[refspec.as_str()], Some(&mut options))
+    {
+        return refused(may_have_landed(fail(err)));
+    }
+    drop(options);
+    if let Some(rejection) = session.take_rejections().into_iter().next() {
+        return refused(rejection_error(rejection, &session.remote_messages()));
+    }
+    let old = match session
+        .take_proposed()
+        .into_iter()
+        .find(|update| update.reference == upstream.remote_ref())
+    {
+        Some(update) => Some(update.old).filter(|old| !old.is_zero()),
+        None => remote_tip,
+    };
+    Ok(Sent::Accepted { url, old })
+}
+
+/// Replay the branch's unpushed commits on `fetched`, the remote's new tip, with the index,
+/// work tree and LFS files following, as `pull(rebase=True)` does.
+fn rebase_onto(
+    repo: &Repository,
+    upstream: &Upstream,
+    fetched: Oid,
+    request: &PushRequest,
+    remote_url: &Url,
+    token: Option<SecretString>,
+    monitor: &Monitor,
+) -> Result<Vec<(Oid, Option<Oid>)>> {
+    if upstream.local_branch.is_none() {
+        return Err(HfGitError::DetachedHead {
+            path: request.local_dir.clone(),
+            advice: "push(rebase=True) replays your commits on the checked-out branch and there \
+                     is none; check out a branch first (with git, `git switch main`), or push \
+                     without rebase=True",
+        });
+    }
+    // The branch, index and work tree change: no other writer of the index meanwhile.
+    let _index = lock_index(repo)?;
+    let lfs = LfsSource {
+        remote_name: &request.remote_name,
+        remote_url,
+        token,
+        concurrency: request.lfs_concurrency,
+    };
+    Ok(integrate(repo, upstream, fetched, true, lfs, monitor)?.rebased)
+}
+
+/// The refusal of the last attempt, when the remote moved again after every rebase.
+fn gave_up(refused: HfGitError) -> HfGitError {
+    match refused {
+        HfGitError::PushRejected { reference, reason } => HfGitError::PushRejected {
+            reference,
+            reason: format!(
+                "{reason}. The remote moved again after each of {MAX_REBASES} rebases, so this \
+                 push stopped; your commits are kept (rebased on the remote's commits of the \
+                 last attempt), and pushing again with rebase=True continues"
+            ),
+        },
+        other => other,
+    }
 }
 
 /// A connection that broke while the pack was sent or the answer awaited leaves the outcome

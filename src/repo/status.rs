@@ -50,7 +50,28 @@ pub struct StatusEntry {
 
 pub fn status(local_dir: &Path) -> Result<Vec<StatusEntry>> {
     let repo = super::open_work_tree(local_dir)?;
-    let mut lfs_modified = settle_changed_lfs_files(&repo)?;
+    entries(&repo, false)
+}
+
+/// [`status`] for a caller that holds the index lock: the refreshed stat data of unchanged LFS
+/// files is written (a look without the lock skips that), so a checkout that follows sees them
+/// clean by their stat data, as this look did by their content. The look works on a handle of
+/// its own: the in-memory marks it puts on changed LFS entries must not reach the caller's
+/// index, which a checkout would write.
+pub(super) fn status_while_index_locked(repo: &Repository) -> Result<Vec<StatusEntry>> {
+    let Some(workdir) = repo.workdir() else {
+        return Ok(Vec::new());
+    };
+    let own = Repository::open_ext(
+        workdir,
+        git2::RepositoryOpenFlags::NO_SEARCH,
+        std::iter::empty::<&std::ffi::OsStr>(),
+    )?;
+    entries(&own, true)
+}
+
+fn entries(repo: &Repository, index_locked: bool) -> Result<Vec<StatusEntry>> {
+    let mut lfs_modified = settle_changed_lfs_files(repo, index_locked)?;
     let mut options = StatusOptions::new();
     options
         .include_untracked(true)
@@ -62,7 +83,7 @@ pub fn status(local_dir: &Path) -> Result<Vec<StatusEntry>> {
         .iter()
         .filter_map(|entry| entry.path().ok().map(str::to_owned))
         .collect();
-    let attributes = WorkTreeAttributes::load(&repo, &repo.index()?, &paths)?;
+    let attributes = WorkTreeAttributes::load(repo, &repo.index()?, &paths)?;
     let mut entries: Vec<StatusEntry> = statuses
         .iter()
         .filter_map(|entry| {
@@ -102,7 +123,7 @@ pub fn status(local_dir: &Path) -> Result<Vec<StatusEntry>> {
 /// data in the index, as `git status` refreshes it, and keep the mode the index records: a look
 /// never stages anything. Changed ones are marked modified for libgit2 in memory only, and are
 /// returned so they are reported even if libgit2 says nothing of them.
-fn settle_changed_lfs_files(repo: &Repository) -> Result<BTreeSet<String>> {
+fn settle_changed_lfs_files(repo: &Repository, index_locked: bool) -> Result<BTreeSet<String>> {
     let Some(workdir) = repo.workdir().map(Path::to_path_buf) else {
         return Ok(BTreeSet::new());
     };
@@ -154,7 +175,12 @@ fn settle_changed_lfs_files(repo: &Repository) -> Result<BTreeSet<String>> {
     };
     // Saving the refreshed stat data is only a speed-up for the next look: like git, skip it when
     // another writer holds the index or has changed it since it was read.
-    let writable = try_lock_index(repo).filter(|_| stamp.ensure_unchanged(repo).is_ok());
+    let held = if index_locked {
+        None
+    } else {
+        try_lock_index(repo)
+    };
+    let writable = (index_locked || held.is_some()) && stamp.ensure_unchanged(repo).is_ok();
     if !unchanged.is_empty() {
         let newest = unchanged
             .iter()
@@ -163,7 +189,7 @@ fn settle_changed_lfs_files(repo: &Repository) -> Result<BTreeSet<String>> {
         for entry in &unchanged {
             index.add(&recorded(entry))?;
         }
-        if writable.is_some() {
+        if writable {
             write_index(repo, &mut index, newest)?;
         }
     }
