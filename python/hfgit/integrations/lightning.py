@@ -76,11 +76,12 @@ class HfGitCheckpointPush(Callback):
     checkpoint it deletes (``save_top_k``) is deleted in the next commit (history keeps it);
     anything else in the clone too (logs, when ``local_dir`` holds them; ``.gitignore`` keeps
     out what should stay). ``hub_strategy`` is ``"every_save"`` (the default) or ``"end"``
-    (one push, when fitting ends), with transformers' meaning. ``revision`` is an existing branch
-    to clone and push to (default: the repository's default branch, or the clone's current one);
-    ``token`` and ``endpoint`` are those of :func:`hfgit.clone` and :func:`hfgit.push`. Other
-    keyword arguments go to :class:`hfgit.CheckpointPusher` (``lfs_concurrency``, ``author``,
-    ``niceness``...).
+    (one push, when fitting ends), with transformers' meaning. ``revision`` (default ``None``:
+    the repository's default branch, or the clone's current one) is an existing branch to clone
+    and push to. ``token`` (default ``None``: ``HF_TOKEN``, else the saved login) is used as
+    :func:`hfgit.clone` and :func:`hfgit.push` use it, ``endpoint`` (default ``None``:
+    ``HF_ENDPOINT``, else the Hub) as :func:`hfgit.clone` does. Other keyword arguments go to
+    :class:`hfgit.CheckpointPusher` (``lfs_concurrency``, ``author``, ``niceness``...).
 
     When: ``on_save_checkpoint`` runs before the file is written (``trainer.save_checkpoint``
     calls it while building the checkpoint), and Lightning runs ``ModelCheckpoint`` after every

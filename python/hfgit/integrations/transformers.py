@@ -100,20 +100,21 @@ class HfGitCallback(TrainerCallback):
     Unless ``all_checkpoints``, a new clone gets the ``.gitignore`` the Trainer's git-based push
     wrote, ``checkpoint-*/``, so checkpoint folders stay out; an existing ``.gitignore`` is left
     as it is. Everything else in ``output_dir`` is committed (``runs/`` of TensorBoard too; add it
-    to ``.gitignore`` to keep it out). ``revision`` is an existing branch to clone and push to
-    (default: the repository's default branch, or the clone's current one); ``token`` and
-    ``endpoint`` are those of :func:`hfgit.clone` and :func:`hfgit.push`. Other keyword
-    arguments go to :class:`hfgit.CheckpointPusher` (``lfs_concurrency``, ``author``,
-    ``niceness``...).
+    to ``.gitignore`` to keep it out). ``revision`` (default ``None``: the repository's default
+    branch, or the clone's current one) is an existing branch to clone and push to. ``token``
+    (default ``None``: ``HF_TOKEN``, else the saved login) is used as :func:`hfgit.clone` and
+    :func:`hfgit.push` use it, ``endpoint`` (default ``None``: ``HF_ENDPOINT``, else the Hub) as
+    :func:`hfgit.clone` does. Other keyword arguments go to :class:`hfgit.CheckpointPusher`
+    (``lfs_concurrency``, ``author``, ``niceness``...).
 
     Guarantees:
 
     - Only the world process zero (``state.is_world_process_zero``) clones, copies, commits or
       pushes, so a multi-GPU or multi-node run pushes once; the other processes do nothing.
-    - A save never waits for the network. As with the Trainer, a save that comes while the
-      previous push is still running is not pushed (the files in ``output_dir`` are not touched
-      while a commit may read them); with ``hub_always_push=True`` the save waits for that push
-      instead, so every save is pushed.
+    - With ``hub_always_push=False`` (the default) a save never waits for the network: as with
+      the Trainer, a save that comes while the previous push is still running is not pushed
+      (the files in ``output_dir`` are not touched while a commit may read them). With
+      ``hub_always_push=True`` such a save waits for that push instead, so every save is pushed.
     - A failed push stops nothing: its commit is kept and goes out with the next one.
       ``on_train_end`` copies the last saved checkpoint (the best one when
       ``load_best_model_at_end``), commits and pushes it as ``"End of training"``, waits, and
