@@ -483,7 +483,9 @@ def test_a_real_trainer_run_pushes_a_model_that_loads_back_from_a_git_clone(
 ) -> None:
     """Runs only where torch is installed (CI leaves it out: it is several GB); there a real tiny
     GPT-2, built from a config, trains for 5 steps on CPU with ``save_steps=2``."""
-    torch = pytest.importorskip("torch")
+    torch = pytest.importorskip(
+        "torch", reason="torch is not installed (CI leaves it out: several GB)"
+    )
     pytest.importorskip("accelerate")
     from transformers import GPT2Config, GPT2LMHeadModel, Trainer
 
