@@ -37,7 +37,7 @@ python -m ruff format --check python tests examples benches
 step "mypy --strict (package and examples) and stubtest"
 python -m mypy
 python -m mypy --strict examples/train_and_push.py
-python -m mypy.stubtest hfgit
+python -m mypy.stubtest --mypy-config-file pyproject.toml --allowlist scripts/stubtest-allowlist.txt hfgit
 
 step "pytest"
 python -m pytest -q "$@"
