@@ -103,6 +103,10 @@ class Repository:
         force: bool = ...,
         progress: ProgressArg = ...,
         lfs_concurrency: int = ...,
+        create_pr: bool = ...,
+        pr_title: str | None = ...,
+        pr_description: str | None = ...,
+        pr: int | None = ...,
         blocking: Literal[True] = ...,
     ) -> PushResult: ...
     @overload
@@ -115,6 +119,10 @@ class Repository:
         force: bool = ...,
         progress: ProgressArg = ...,
         lfs_concurrency: int = ...,
+        create_pr: bool = ...,
+        pr_title: str | None = ...,
+        pr_description: str | None = ...,
+        pr: int | None = ...,
         blocking: Literal[False],
     ) -> Future[PushResult]: ...
     def push(
@@ -126,9 +134,14 @@ class Repository:
         force: bool = False,
         progress: ProgressArg = None,
         lfs_concurrency: int = 8,
+        create_pr: bool = False,
+        pr_title: str | None = None,
+        pr_description: str | None = None,
+        pr: int | None = None,
         blocking: bool = True,
     ) -> PushResult | Future[PushResult]:
-        """See :func:`hfgit.push`; ``blocking=False`` returns a Future of the result."""
+        """See :func:`hfgit.push`; ``blocking=False`` returns a Future of the result,
+        ``create_pr=True`` / ``pr=N`` push to a pull request."""
         from .api import push
 
         return push(
@@ -139,6 +152,10 @@ class Repository:
             force=force,
             progress=progress,
             lfs_concurrency=lfs_concurrency,
+            create_pr=create_pr,
+            pr_title=pr_title,
+            pr_description=pr_description,
+            pr=pr,
             blocking=blocking,
         )
 

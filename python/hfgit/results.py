@@ -21,12 +21,18 @@ class RefUpdate:
 
 @dataclass(frozen=True)
 class PushResult:
-    """What a push changed on the remote."""
+    """What a push changed on the remote.
+
+    ``pr_num`` and ``pr_url`` name the pull request the commits went to (``create_pr=True`` or
+    ``pr=N``); both are ``None`` for a push to a branch.
+    """
 
     remote_url: str
     updates: tuple[RefUpdate, ...]
     lfs_objects_uploaded: int = 0
     lfs_bytes_uploaded: int = 0
+    pr_num: int | None = None
+    pr_url: str | None = None
 
     @property
     def up_to_date(self) -> bool:

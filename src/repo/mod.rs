@@ -4,6 +4,7 @@
 //! completion on the calling thread, and returns an [`HfGitError`](crate::HfGitError) a user can
 //! act on; none of them knows about Python.
 
+mod author;
 mod checkout;
 pub mod clone;
 pub mod commit;
@@ -14,6 +15,7 @@ mod libgit2_settings;
 pub(crate) mod lock;
 pub(crate) mod pathspec;
 pub mod pull;
+pub mod pull_request;
 pub mod push;
 pub mod snapshot;
 mod stage;

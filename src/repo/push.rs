@@ -5,15 +5,19 @@
 //! are collected there and raised. Nothing local changes on failure; on success the
 //! remote-tracking ref is moved, as `git push` does. LFS objects go to the endpoint git-lfs's
 //! settings choose for uploads (`lfs.pushurl`, `lfs.url`, `remote.<name>.lfspushurl`, ...).
+//! A push can also go to a pull request's `refs/pr/N` instead of a branch, opening the pull
+//! request first when asked to (see [`super::pull_request`]).
 
 use std::path::PathBuf;
 
 use git2::{Direction, Oid};
 
 use super::lock::lock_pushes;
+use super::pull_request::{lfs_batch_ref, open_or_find, PullRequestTarget};
 use super::upstream::{remote_spec, resolve_upstream};
 use crate::auth::{resolve_token, ProcessEnv, TokenRequest};
 use crate::error::{HfGitError, Result};
+use crate::hub::api::discussions::PullRequest;
 use crate::lfs::publish::upload_pushed_objects;
 use crate::lfs::transfer::TransferConfig;
 use crate::progress::{Monitor, Phase};
@@ -27,6 +31,8 @@ pub struct PushRequest {
     pub force: bool,
     /// How many LFS transfers may run at once.
     pub lfs_concurrency: usize,
+    /// Push to a pull request (opened by this push, or an existing one) instead of a branch.
+    pub pull_request: Option<PullRequestTarget>,
 }
 
 /// One ref the server now has: `old` is `None` when the branch is new there.
@@ -44,23 +50,48 @@ pub struct PushOutcome {
     /// LFS objects uploaded before the refs moved (already-present ones are not counted).
     pub lfs_objects: usize,
     pub lfs_bytes: u64,
+    /// The pull request the commits went to, if the push went to one.
+    pub pull_request: Option<PullRequest>,
 }
 
 pub fn push(request: PushRequest, monitor: &Monitor) -> Result<PushOutcome> {
     let repo = super::open_work_tree(&request.local_dir)?;
     // One push or pull of this repository at a time (see [`super::lock`]).
     let _pushes = lock_pushes(&repo, monitor)?;
-    let upstream = resolve_upstream(&repo, &request.remote_name, request.branch.as_deref())?;
-    let local_tip = repo.refname_to_id(&upstream.local_ref)?;
     let spec = remote_spec(&repo, &request.remote_name)?;
     let token = resolve_token(request.token, spec.url_token, &ProcessEnv);
+    if request.pull_request.is_some() && request.branch.is_some() {
+        return Err(HfGitError::invalid(
+            "branch= cannot be combined with create_pr= or pr=: a pull request's commits go to \
+             its own ref, refs/pr/N",
+        ));
+    }
+    let pull_request = match &request.pull_request {
+        Some(target) => Some(open_or_find(
+            &repo,
+            target,
+            &spec.url,
+            token.clone(),
+            monitor,
+        )?),
+        None => None,
+    };
+    let pr_ref = pull_request
+        .as_ref()
+        .map(|pr| pr.pull_request.git_reference());
+    let upstream = resolve_upstream(
+        &repo,
+        &request.remote_name,
+        pr_ref.as_deref().or(request.branch.as_deref()),
+    )?;
+    let local_tip = repo.refname_to_id(&upstream.local_ref)?;
     let lfs_token = token.clone();
     let remote_url = spec.url.clone();
     let session = RemoteSession::new(spec.url, token)?;
 
     let lfs_config = TransferConfig {
         concurrency: request.lfs_concurrency.max(1),
-        ref_name: Some(upstream.remote_ref()),
+        ref_name: lfs_batch_ref(&upstream.remote_ref()),
         ..TransferConfig::default()
     };
     let lfs = upload_pushed_objects(
@@ -71,11 +102,14 @@ pub fn push(request: PushRequest, monitor: &Monitor) -> Result<PushOutcome> {
         lfs_token,
         &lfs_config,
         monitor,
-    )?;
+    )
+    .map_err(|err| write_forbidden(err, &session, &upstream.remote_ref()))?;
 
+    // A pull request opened just now holds nothing of the user's: its ref may be replaced.
+    let force = request.force || pull_request.as_ref().is_some_and(|pr| pr.just_opened);
     let refspec = format!(
         "{}{}:{}",
-        if request.force { "+" } else { "" },
+        if force { "+" } else { "" },
         upstream.local_ref,
         upstream.remote_ref()
     );
@@ -108,7 +142,11 @@ pub fn push(request: PushRequest, monitor: &Monitor) -> Result<PushOutcome> {
             .map_err(|err| may_have_landed(fail(err)))?;
         drop(options);
         if let Some(rejection) = session.take_rejections().into_iter().next() {
-            return Err(rejection_error(rejection, &session.remote_messages()));
+            return Err(rejection_error(
+                rejection,
+                &session.remote_messages(),
+                session.url(),
+            ));
         }
         if let Some(update) = session
             .take_proposed()
@@ -131,7 +169,25 @@ pub fn push(request: PushRequest, monitor: &Monitor) -> Result<PushOutcome> {
         }],
         lfs_objects: lfs.transferred,
         lfs_bytes: lfs.bytes,
+        pull_request: pull_request.map(|pr| pr.pull_request),
     })
+}
+
+/// The LFS server's 403 to a push to a branch: the token may not write there, which a pull
+/// request works around.
+fn write_forbidden(err: HfGitError, session: &RemoteSession, remote_ref: &str) -> HfGitError {
+    match err {
+        HfGitError::Lfs(crate::lfs::LfsError::Forbidden { message })
+            if remote_ref.starts_with("refs/heads/") =>
+        {
+            HfGitError::WriteForbidden {
+                target: session.url().to_owned(),
+                reference: remote_ref.to_owned(),
+                reason: message,
+            }
+        }
+        other => other,
+    }
 }
 
 /// A connection that broke while the pack was sent or the answer awaited leaves the outcome
@@ -159,14 +215,28 @@ fn may_have_landed(err: HfGitError) -> HfGitError {
     }
 }
 
-/// A refused ref: a read-only token is an authentication problem, anything else a rejection.
-fn rejection_error(rejection: RefRejection, remote_messages: &str) -> HfGitError {
+/// A refused ref: the Hub's `DENIED update refs/heads/<branch>: forbidden` means the token may
+/// not write to the branch (a pull request may be the way), anything else is a rejection.
+fn rejection_error(rejection: RefRejection, remote_messages: &str, target: &str) -> HfGitError {
     let reason = if remote_messages.is_empty() {
         rejection.reason
     } else {
         format!("{} (server said: {remote_messages})", rejection.reason)
     };
-    if reason.to_ascii_lowercase().contains("forbidden") {
+    let forbidden = reason.to_ascii_lowercase().contains("forbidden");
+    if forbidden && rejection.reference.starts_with("refs/heads/") {
+        let denied = format!("DENIED update {}: forbidden", rejection.reference);
+        return HfGitError::WriteForbidden {
+            target: target.to_owned(),
+            reason: if remote_messages.contains(&denied) {
+                denied
+            } else {
+                reason
+            },
+            reference: rejection.reference,
+        };
+    }
+    if forbidden {
         return HfGitError::Authentication {
             target: rejection.reference,
             detail: format!(
