@@ -219,6 +219,10 @@ def test_clone_of_refs_pr_checks_it_out_on_a_branch_that_pushes_back_to_it(
     assert (reviewer.branch, reviewer.head) == (f"pr/{opened.pr_num}", tip)
     assert (tmp_path / "review" / "w.bin").read_bytes() == weights
     assert reviewer.status().is_clean
+    # The author adds a commit; the reviewer's pull brings it from refs/pr/N.
+    more = commit_file(work, "more.txt", b"more", "more")
+    work.push(token=hub.read_token, pr=opened.pr_num)
+    assert reviewer.pull(token=hub.read_token).new_head == more == reviewer.head
     fix = commit_file(reviewer, "fix.txt", b"fix", "fix from a reviewer")
     result = reviewer.push(token=hub.read_token)
     assert result.updates[0].ref == f"refs/pr/{opened.pr_num}"
