@@ -15,6 +15,7 @@ __all__ = [
     "clone",
     "commit",
     "commit_snapshot",
+    "create_repo",
     "lfs_pull",
     "log",
     "pull",
@@ -22,6 +23,7 @@ __all__ = [
     "repo_info",
     "snapshot",
     "status_entries",
+    "whoami",
 ]
 
 __version__: str
@@ -33,6 +35,8 @@ class _PushOutcome(TypedDict):
     lfs_objects: int
     lfs_bytes: int
     rebased: list[tuple[str, str | None]]
+    pr_num: int | None
+    pr_url: str | None
 
 class _RepoInfo(TypedDict):
     path: str
@@ -107,6 +111,10 @@ def push(
     progress: _ProgressCallback = None,
     lfs_concurrency: int = 8,
     rebase: bool = False,
+    create_pr: bool = False,
+    pr_title: str | None = None,
+    pr_description: str | None = None,
+    pr: int | None = None,
 ) -> _PushOutcome: ...
 def pull(
     local_dir: _Path,
@@ -127,5 +135,16 @@ def lfs_pull(
     lfs_concurrency: int = 8,
 ) -> tuple[int, int]: ...
 def repo_info(local_dir: _Path) -> _RepoInfo: ...
+def create_repo(
+    repo_id: str,
+    *,
+    repo_type: str | None = None,
+    private: bool | None = None,
+    exist_ok: bool = False,
+    token: _Token = None,
+    endpoint: str | None = None,
+    space_sdk: str | None = None,
+) -> str: ...
+def whoami(token: _Token = None, *, endpoint: str | None = None) -> str: ...
 def status_entries(local_dir: _Path) -> list[tuple[str, str, bool, bool]]: ...
 def log(local_dir: _Path, limit: int | None = None) -> list[_CommitDict]: ...

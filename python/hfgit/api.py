@@ -50,6 +50,13 @@ def clone(
     anonymously. It is never written to disk. ``endpoint`` defaults to ``HF_ENDPOINT``, else
     https://huggingface.co. A failed or interrupted clone removes what it wrote.
 
+    ``revision`` is a branch, a tag, a commit id, or a pull request's ``"refs/pr/N"``: that one is
+    checked out on a local branch ``pr/N`` (the name the Hub's docs use) that tracks
+    ``refs/pr/N``, so ``repo.push()`` adds commits to the pull request and ``repo.pull()`` brings
+    its new ones. Raises :class:`RevisionNotFoundError` for a revision the repo does not have
+    (:class:`PullRequestNotFoundError` for a missing ``refs/pr/N``), and
+    :class:`OfflineModeError`, before anything is written, when ``HF_HUB_OFFLINE`` is set.
+
     Git LFS files are downloaded (up to ``lfs_concurrency`` at once, each verified against its
     SHA-256) and written over their pointers. ``lfs=None`` (the default) follows git-lfs's
     settings as ``git clone`` with git-lfs would (git-lfs-config(5)): ``GIT_LFS_SKIP_SMUDGE=1``
@@ -146,6 +153,10 @@ def push(
     progress: ProgressArg = ...,
     lfs_concurrency: int = ...,
     rebase: bool = ...,
+    create_pr: bool = ...,
+    pr_title: str | None = ...,
+    pr_description: str | None = ...,
+    pr: int | None = ...,
     blocking: Literal[True] = ...,
 ) -> PushResult: ...
 @overload
@@ -159,6 +170,10 @@ def push(
     progress: ProgressArg = ...,
     lfs_concurrency: int = ...,
     rebase: bool = ...,
+    create_pr: bool = ...,
+    pr_title: str | None = ...,
+    pr_description: str | None = ...,
+    pr: int | None = ...,
     blocking: Literal[False],
 ) -> Future[PushResult]: ...
 @overload
@@ -172,6 +187,10 @@ def push(
     progress: ProgressArg = ...,
     lfs_concurrency: int = ...,
     rebase: bool = ...,
+    create_pr: bool = ...,
+    pr_title: str | None = ...,
+    pr_description: str | None = ...,
+    pr: int | None = ...,
     blocking: bool,
 ) -> PushResult | Future[PushResult]: ...
 def push(
@@ -184,6 +203,10 @@ def push(
     progress: ProgressArg = None,
     lfs_concurrency: int = 8,
     rebase: bool = False,
+    create_pr: bool = False,
+    pr_title: str | None = None,
+    pr_description: str | None = None,
+    pr: int | None = None,
     blocking: bool = True,
 ) -> PushResult | Future[PushResult]:
     """Push the current branch to its upstream (or to ``branch`` on the remote).
@@ -221,6 +244,24 @@ def push(
     ``force=True`` raises :class:`InvalidArgumentError`. Until a rebase has succeeded, only LFS
     uploads and the remote-tracking ref (``origin/main``) change; the rebase then moves the
     branch, index and work tree together (see :meth:`Repository.pull`).
+    Pull requests, the Hub's way (a discussion whose commits live at ``refs/pr/N`` of the repo;
+    huggingface_hub ``create_discussion``, ``Discussion.git_reference``): ``create_pr=True``
+    opens one (``POST /api/{repo_type}s/{repo_id}/discussions`` with ``pullRequest: true``, as a
+    draft) and pushes the commits to its ref, LFS objects first; ``pr_title`` defaults to the
+    summary line of the pushed commit (3 to 200 characters) and ``pr_description`` to the rest of
+    its message. ``pr=N`` pushes more commits to pull request N, which must exist
+    (:class:`PullRequestNotFoundError` otherwise) and must fast-forward unless ``force=True``.
+    Contributors without write access use these: a read token may open a pull request and push to
+    it. ``PushResult.pr_num`` and ``.pr_url`` name the pull request. Neither combines with
+    ``branch=``. If the push fails after the pull request was opened, the log says its number:
+    push again with ``pr=N``.
+
+    Raises :class:`WritePermissionError` (an :class:`AuthenticationError`) when the token may not
+    write to the branch (the Hub's ``DENIED update refs/heads/main: forbidden``, or a 403 from
+    its LFS API): ``create_pr=True`` is the way for such a token.
+    :class:`PullRequestForbiddenError` when the Hub refuses to open a pull request (pull requests
+    disabled on the repo, or not allowed to the token); :class:`OfflineModeError` when
+    ``HF_HUB_OFFLINE`` is set (before any request).
 
     ``blocking=False`` returns a :class:`concurrent.futures.Future` at once; it resolves to the
     :class:`PushResult`, and any error arrives through it.
@@ -236,6 +277,10 @@ def push(
             progress=progress,
             lfs_concurrency=lfs_concurrency,
             rebase=rebase,
+            create_pr=create_pr,
+            pr_title=pr_title,
+            pr_description=pr_description,
+            pr=pr,
         )
     with progress_reporter(progress, "Pushing") as callback:
         raw = _native.push(
@@ -247,6 +292,10 @@ def push(
             progress=callback,
             lfs_concurrency=lfs_concurrency,
             rebase=rebase,
+            create_pr=create_pr,
+            pr_title=pr_title,
+            pr_description=pr_description,
+            pr=pr,
         )
     result = PushResult(
         remote_url=raw["remote_url"],
@@ -254,12 +303,16 @@ def push(
         lfs_objects_uploaded=raw["lfs_objects"],
         lfs_bytes_uploaded=raw["lfs_bytes"],
         rebased=tuple(raw["rebased"]),
+        pr_num=raw["pr_num"],
+        pr_url=raw["pr_url"],
     )
     if result.rebased:
         _log.info(
             "rebased %d local commit(s) onto the remote's new commits before pushing",
             len(result.rebased),
         )
+    if result.pr_url is not None:
+        _log.info("pull request #%d: %s", result.pr_num, result.pr_url)
     for update in result.updates:
         _log.info(
             "pushed %s: %s -> %s (%d LFS objects)",

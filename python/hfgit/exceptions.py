@@ -18,8 +18,46 @@ class AuthenticationError(HfGitError, PermissionError):
     """The server rejected the token, or the operation needs one and none was found."""
 
 
+class WritePermissionError(AuthenticationError):
+    """The token is valid but may not write to this ref: a read token, or no write access.
+
+    The Hub answers such a push with ``DENIED update refs/heads/main: forbidden``. Push with
+    ``create_pr=True`` to open a pull request with the commits instead (a read token may), or use
+    a token with write access. ``ref`` names the refused ref and ``reason`` is what the Hub said;
+    the local commits are untouched.
+    """
+
+    def __init__(self, message: str, *, ref: str | None = None, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.ref = ref
+        self.reason = reason
+
+
+class PullRequestForbiddenError(AuthenticationError):
+    """The Hub refused to open a pull request (HTTP 403).
+
+    Pull requests and discussions may be turned off in the repo's settings, or the token may not
+    open them; the message carries the Hub's own words.
+    """
+
+
+class OfflineModeError(HfGitError, ConnectionError):
+    """``HF_HUB_OFFLINE`` is set and the call needs the network; nothing was sent.
+
+    Local calls (commit, status, log) work offline. Not a :class:`NetworkError`: retrying does not
+    help until the variable is unset.
+    """
+
+
 class RepositoryNotFoundError(HfGitError, FileNotFoundError):
     """The repository does not exist, or the token cannot see it."""
+
+
+class RepositoryExistsError(HfGitError, FileExistsError):
+    """``create_repo`` of a repository that already exists (the Hub answered 409).
+
+    Pass ``exist_ok=True`` to treat an existing repo as created.
+    """
 
 
 class RevisionNotFoundError(HfGitError, LookupError):
@@ -28,6 +66,19 @@ class RevisionNotFoundError(HfGitError, LookupError):
     def __init__(self, message: str, *, revision: str | None = None) -> None:
         super().__init__(message)
         self.revision = revision
+
+
+class PullRequestNotFoundError(RevisionNotFoundError):
+    """``push(pr=N)`` or ``revision="refs/pr/N"`` where the repo has no pull request N.
+
+    ``num`` is N and ``revision`` is ``"refs/pr/N"``.
+    """
+
+    def __init__(
+        self, message: str, *, revision: str | None = None, num: int | None = None
+    ) -> None:
+        super().__init__(message, revision=revision)
+        self.num = num
 
 
 class PushRejectedError(HfGitError):
@@ -241,10 +292,15 @@ __all__ = [
     "NetworkError",
     "NotARepositoryError",
     "NothingToCommitError",
+    "OfflineModeError",
     "PathspecError",
+    "PullRequestForbiddenError",
+    "PullRequestNotFoundError",
     "PushRejectedError",
+    "RepositoryExistsError",
     "RepositoryLockedError",
     "RepositoryNotFoundError",
     "RevisionNotFoundError",
     "SnapshotOverwrittenError",
+    "WritePermissionError",
 ]

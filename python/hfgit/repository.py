@@ -104,6 +104,10 @@ class Repository:
         progress: ProgressArg = ...,
         lfs_concurrency: int = ...,
         rebase: bool = ...,
+        create_pr: bool = ...,
+        pr_title: str | None = ...,
+        pr_description: str | None = ...,
+        pr: int | None = ...,
         blocking: Literal[True] = ...,
     ) -> PushResult: ...
     @overload
@@ -117,6 +121,10 @@ class Repository:
         progress: ProgressArg = ...,
         lfs_concurrency: int = ...,
         rebase: bool = ...,
+        create_pr: bool = ...,
+        pr_title: str | None = ...,
+        pr_description: str | None = ...,
+        pr: int | None = ...,
         blocking: Literal[False],
     ) -> Future[PushResult]: ...
     def push(
@@ -129,9 +137,14 @@ class Repository:
         progress: ProgressArg = None,
         lfs_concurrency: int = 8,
         rebase: bool = False,
+        create_pr: bool = False,
+        pr_title: str | None = None,
+        pr_description: str | None = None,
+        pr: int | None = None,
         blocking: bool = True,
     ) -> PushResult | Future[PushResult]:
-        """See :func:`hfgit.push`; ``blocking=False`` returns a Future of the result."""
+        """See :func:`hfgit.push`; ``blocking=False`` returns a Future of the result,
+        ``create_pr=True`` / ``pr=N`` push to a pull request."""
         from .api import push
 
         return push(
@@ -143,6 +156,10 @@ class Repository:
             progress=progress,
             lfs_concurrency=lfs_concurrency,
             rebase=rebase,
+            create_pr=create_pr,
+            pr_title=pr_title,
+            pr_description=pr_description,
+            pr=pr,
             blocking=blocking,
         )
 

@@ -21,7 +21,11 @@ class RefUpdate:
 
 @dataclass(frozen=True)
 class PushResult:
-    """What a push changed on the remote."""
+    """What a push changed on the remote.
+
+    ``pr_num`` and ``pr_url`` name the pull request the commits went to (``create_pr=True`` or
+    ``pr=N``); both are ``None`` for a push to a branch.
+    """
 
     remote_url: str
     updates: tuple[RefUpdate, ...]
@@ -31,6 +35,8 @@ class PushResult:
     #: remote's new commits, oldest first; ``new_id`` is ``None`` for a commit dropped because
     #: the remote already had its change. Empty when no rebase was needed.
     rebased: tuple[tuple[str, str | None], ...] = ()
+    pr_num: int | None = None
+    pr_url: str | None = None
 
     @property
     def up_to_date(self) -> bool:

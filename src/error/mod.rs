@@ -113,6 +113,38 @@ pub enum HfGitError {
     #[error("These files were rewritten after the submission recorded them and before they could be read, so the submission was not committed (a later one carries the new content): {}. To have every submission pushed, write each checkpoint to a new file and os.replace() it into place, or call pusher.wait() before saving again.", paths.join(", "))]
     SnapshotOverwritten { paths: Vec<String> },
 
+    /// `create_repo` of a repo that is already there (the Hub answers 409).
+    #[error(
+        "Repository {target} already exists: {reason}. Pass exist_ok=True to use it as it is."
+    )]
+    RepositoryExists { target: String, reason: String },
+
+    /// The token is valid but may not update this ref (a read token, or no write access to the
+    /// repo): the Hub's `DENIED update <ref>: forbidden`, or a 403 from its LFS batch API.
+    #[error("The token cannot write to {reference} of {target} (the Hub said: {reason}). To propose these commits anyway, push with create_pr=True: that opens a pull request and pushes them to it, which a read token may do. Or use a token with write access to this repo (https://huggingface.co/settings/tokens).")]
+    WriteForbidden {
+        target: String,
+        reference: String,
+        reason: String,
+    },
+
+    /// `push(pr=N)` or a `refs/pr/N` revision where the repo has no pull request N.
+    #[error("Pull request #{num} not found in {target}: {reason}. Check the number on the repo's Community tab, or push with create_pr=True to open a new one.")]
+    PullRequestNotFound {
+        num: u64,
+        target: String,
+        reason: String,
+    },
+
+    /// The Hub refused to open a pull request (403): discussions and pull requests are turned
+    /// off for this repo, or the token may not open them.
+    #[error("The Hub refused to open a pull request on {target}: {reason}. Pull requests (and discussions) may be disabled in the repo's settings, or the token may not open them; ask the repo's owner, or use a token that can.")]
+    PullRequestForbidden { target: String, reason: String },
+
+    /// `HF_HUB_OFFLINE` is set and the call needs the network.
+    #[error("Offline mode is on (HF_HUB_OFFLINE is set), so hfgit did not contact {target}. Local calls (commit, status, log) work offline; unset HF_HUB_OFFLINE to reach the Hub.")]
+    Offline { target: String },
+
     /// A token would travel in clear text to a host other than this machine.
     #[error("Refusing to send a token over plain http:// to {host}: use https://, or token=False for anonymous access")]
     InsecureTransport { host: String },

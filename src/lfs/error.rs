@@ -50,6 +50,11 @@ pub enum LfsError {
     #[error("Git LFS authentication failed: {message}. Check that the token is valid and may access this repository (pass token=... or set HF_TOKEN).")]
     Authentication { message: String },
 
+    /// The LFS server knows the token but refuses this request (403 on the batch or verify
+    /// endpoint): a read token uploading, or no access to this repository.
+    #[error("Git LFS refused the request: {message}. The token may not do this on this repository (a read token cannot upload to a branch).")]
+    Forbidden { message: String },
+
     /// The batch API answered with an error for one object (404 missing, 410 gone, 422 invalid...).
     #[error("The LFS server refused {path} (sha256:{oid}): error {code}: {message}")]
     ObjectRejected {

@@ -42,6 +42,11 @@ pub fn class_name(err: &HfGitError) -> &'static str {
         HfGitError::SnapshotOverwritten { .. } => "SnapshotOverwrittenError",
         HfGitError::Io { .. } => "LocalIOError",
         HfGitError::LfsUntracked { .. } => "LfsTrackingError",
+        HfGitError::RepositoryExists { .. } => "RepositoryExistsError",
+        HfGitError::WriteForbidden { .. } => "WritePermissionError",
+        HfGitError::PullRequestNotFound { .. } => "PullRequestNotFoundError",
+        HfGitError::PullRequestForbidden { .. } => "PullRequestForbiddenError",
+        HfGitError::Offline { .. } => "OfflineModeError",
         HfGitError::Lfs(lfs) => lfs_class_name(lfs),
         HfGitError::Cancelled | HfGitError::Git(_) => "HfGitError",
     }
@@ -52,7 +57,7 @@ fn lfs_class_name(err: &LfsError) -> &'static str {
         LfsError::ObjectMismatch { .. } => "LfsVerificationError",
         LfsError::FileChanged { .. } => "LfsFileChangedError",
         LfsError::Io { .. } => "LfsStoreError",
-        LfsError::Authentication { .. } => "AuthenticationError",
+        LfsError::Authentication { .. } | LfsError::Forbidden { .. } => "AuthenticationError",
         LfsError::InsecureTransport { .. } => "InsecureTransportError",
         LfsError::Certificate { .. } | LfsError::CaBundle { .. } => "CertificateError",
         LfsError::ObjectRejected { .. } => "LfsObjectRejectedError",
@@ -89,6 +94,16 @@ fn build(py: Python<'_>, err: HfGitError) -> PyErr {
             }
             HfGitError::RevisionNotFound { revision, .. } => {
                 kwargs.set_item("revision", revision)?
+            }
+            HfGitError::PullRequestNotFound { num, .. } => {
+                kwargs.set_item("revision", format!("refs/pr/{num}"))?;
+                kwargs.set_item("num", num)?;
+            }
+            HfGitError::WriteForbidden {
+                reference, reason, ..
+            } => {
+                kwargs.set_item("ref", reference)?;
+                kwargs.set_item("reason", redact_text(reason))?;
             }
             HfGitError::Io { source, path, .. }
             | HfGitError::Lfs(LfsError::Io { source, path, .. }) => {

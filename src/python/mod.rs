@@ -8,6 +8,7 @@
 mod args;
 mod blocking;
 mod errors;
+mod hub;
 mod inspect;
 mod operations;
 mod snapshot;
@@ -19,6 +20,7 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add("__version__", env!("CARGO_PKG_VERSION"))?;
     module.add("LIBGIT2_VERSION", libgit2_version())?;
     operations::register(module)?;
+    hub::register(module)?;
     inspect::register(module)?;
     snapshot::register(module)?;
     Ok(())

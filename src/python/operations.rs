@@ -10,6 +10,7 @@ use crate::repo::clone::{clone_repo, default_local_dir, CloneRequest, LfsSelecti
 use crate::repo::commit::{commit as commit_work_tree, CommitRequest};
 use crate::repo::lfs_pull::{lfs_pull as pull_lfs_objects, LfsPullRequest};
 use crate::repo::pull::{pull as pull_branch, PullRequest};
+use crate::repo::pull_request::PullRequestTarget;
 use crate::repo::push::{push as push_branch, PushRequest};
 
 pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -85,10 +86,11 @@ fn commit(
     Ok(id.to_string())
 }
 
-/// Push the current branch; returns `{"remote_url": str, "updates": [(ref, old, new), ...],
-/// "lfs_objects": int, "lfs_bytes": int, "rebased": [(old, new or None), ...]}`.
+/// Push the current branch (or to a pull request); returns `{"remote_url": str, "updates":
+/// [(ref, old, new), ...], "lfs_objects": int, "lfs_bytes": int, "rebased": [(old, new or
+/// None), ...], "pr_num": int | None, "pr_url": str | None}`.
 #[pyfunction]
-#[pyo3(signature = (local_dir, *, token=None, remote="origin", branch=None, force=false, progress=None, lfs_concurrency=8, rebase=false))]
+#[pyo3(signature = (local_dir, *, token=None, remote="origin", branch=None, force=false, progress=None, lfs_concurrency=8, rebase=false, create_pr=false, pr_title=None, pr_description=None, pr=None))]
 #[allow(clippy::too_many_arguments)]
 fn push<'py>(
     py: Python<'py>,
@@ -100,7 +102,37 @@ fn push<'py>(
     progress: Option<&Bound<'py, PyAny>>,
     lfs_concurrency: usize,
     rebase: bool,
+    create_pr: bool,
+    pr_title: Option<String>,
+    pr_description: Option<String>,
+    pr: Option<u64>,
 ) -> PyResult<Bound<'py, PyDict>> {
+    let pull_request = match (create_pr, pr) {
+        (true, Some(_)) => {
+            return Err(crate::HfGitError::invalid(
+                "create_pr=True opens a new pull request and pr= names an existing one: pass one of them",
+            )
+            .into())
+        }
+        (true, None) => Some(PullRequestTarget::Open {
+            title: pr_title,
+            description: pr_description,
+        }),
+        (false, Some(num)) if num > 0 => Some(PullRequestTarget::Existing(num)),
+        (false, Some(num)) => {
+            return Err(crate::HfGitError::invalid(format!(
+                "pr= is a pull request number (1 or more), got {num}"
+            ))
+            .into())
+        }
+        (false, None) if pr_title.is_some() || pr_description.is_some() => {
+            return Err(crate::HfGitError::invalid(
+                "pr_title= and pr_description= only apply with create_pr=True",
+            )
+            .into())
+        }
+        (false, None) => None,
+    };
     let request = PushRequest {
         local_dir: path(local_dir, "local_dir")?,
         token: token_request(token)?,
@@ -109,6 +141,7 @@ fn push<'py>(
         force,
         rebase,
         lfs_concurrency,
+        pull_request,
     };
     let outcome = run_blocking(py, progress, move |monitor| push_branch(request, monitor))?;
     let updates = PyList::empty(py);
@@ -125,6 +158,8 @@ fn push<'py>(
     result.set_item("lfs_objects", outcome.lfs_objects)?;
     result.set_item("lfs_bytes", outcome.lfs_bytes)?;
     result.set_item("rebased", rebased_pairs(&outcome.rebased))?;
+    result.set_item("pr_num", outcome.pull_request.as_ref().map(|pr| pr.num))?;
+    result.set_item("pr_url", outcome.pull_request.map(|pr| pr.url))?;
     Ok(result)
 }
 

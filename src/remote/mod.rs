@@ -13,7 +13,7 @@ use url::Url;
 use crate::auth::redact::{redact_text, SecretGuard};
 use crate::auth::{CredentialBroker, CredentialOutcome};
 use crate::error::{classify_git_error, GitContext, HfGitError, Result};
-use crate::hub::ensure_token_transport_is_safe;
+use crate::hub::{ensure_online, ensure_token_transport_is_safe};
 use crate::progress::{Monitor, Phase};
 
 /// A ref the server refused, with its reason.
@@ -42,8 +42,10 @@ pub struct RemoteSession {
 }
 
 impl RemoteSession {
-    /// Prepare to talk to `url` (already free of credentials) with `token`.
+    /// Prepare to talk to `url` (already free of credentials) with `token`. Refused before any
+    /// connection when `HF_HUB_OFFLINE` is set or the token would travel in clear text.
     pub fn new(url: Url, token: Option<SecretString>) -> Result<Self> {
+        ensure_online(&url)?;
         ensure_token_transport_is_safe(&url, token.is_some())?;
         tls::apply_environment_ca_bundle()?;
         tls::apply_timeouts();

@@ -8,6 +8,9 @@
 //! LFS files are downloaded after the checkout, as git-lfs's smudge filter would: by default
 //! following git-lfs's settings as a fresh `git clone` sees them (the cloned tree's `.lfsconfig`,
 //! global and system git config, `GIT_LFS_SKIP_SMUDGE`), unless `lfs=` says otherwise.
+//!
+//! A `refs/pr/N` revision is a pull request: the clone fetches its ref too and checks it out on a
+//! local branch `pr/N` that pushes back to it (see [`super::pull_request`]).
 
 use std::path::{Path, PathBuf};
 
@@ -15,6 +18,7 @@ use git2::build::{CheckoutBuilder, RepoBuilder};
 use git2::{Direction, Repository};
 
 use super::checkout::{checkout_with_progress, lfs_checkout_filter};
+use super::pull_request::{fetch_refspec, pull_request_number, start_pull_request_branch};
 use super::target_dir::{mark_complete, mark_incomplete, CloneTarget};
 use crate::auth::{resolve_token, ProcessEnv, TokenRequest};
 use crate::error::{HfGitError, Result};
@@ -57,10 +61,14 @@ enum RevisionKind {
     Branch(String),
     Tag(String),
     Commit(String),
+    /// `refs/pr/N`, a pull request's commits.
+    PullRequest(u64),
 }
 
 pub fn clone_repo(request: CloneRequest, monitor: &Monitor) -> Result<PathBuf> {
     super::libgit2_settings::apply();
+    // Before the destination is claimed: an offline clone leaves nothing behind.
+    crate::hub::ensure_online(&request.remote.url)?;
     let mut target = CloneTarget::claim(&request.local_dir)?;
     let token = resolve_token(request.token, request.remote.url_token, &ProcessEnv);
     let lfs_token = token.clone();
@@ -87,6 +95,10 @@ pub fn clone_repo(request: CloneRequest, monitor: &Monitor) -> Result<PathBuf> {
     builder.fetch_options(fetch);
     // Called once the git directory exists and before anything is fetched: mark it, so a
     // `kill -9` from here on leaves a directory every operation recognises as unfinished.
+    let pull_request = match &revision {
+        Some(RevisionKind::PullRequest(num)) => Some(*num),
+        _ => None,
+    };
     builder.remote_create(|repo, name, url| {
         if let Err(err) = mark_incomplete(repo.path()) {
             *marked.borrow_mut() = Some(err);
@@ -94,7 +106,13 @@ pub fn clone_repo(request: CloneRequest, monitor: &Monitor) -> Result<PathBuf> {
                 "could not mark the clone as incomplete",
             ));
         }
-        repo.remote(name, url)
+        let remote = repo.remote(name, url)?;
+        let Some(num) = pull_request else {
+            return Ok(remote);
+        };
+        // The pull request's ref comes in the clone's one fetch, and every later one.
+        repo.remote_add_fetch(name, &fetch_refspec(name, num))?;
+        repo.find_remote(name)
     });
     // Fetch only: the checkout follows below, once the tree shows whether it needs filters.
     let mut fetch_only = CheckoutBuilder::new();
@@ -114,6 +132,10 @@ pub fn clone_repo(request: CloneRequest, monitor: &Monitor) -> Result<PathBuf> {
     match &revision {
         Some(RevisionKind::Tag(name)) => detach_at(&repo, &format!("refs/tags/{name}"), monitor)?,
         Some(RevisionKind::Commit(spec)) => detach_at(&repo, spec, monitor)?,
+        Some(RevisionKind::PullRequest(num)) => {
+            start_pull_request_branch(&repo, "origin", *num, session.url())?;
+            check_out_head(&repo, monitor)?;
+        }
         Some(RevisionKind::Branch(_)) | None => check_out_head(&repo, monitor)?,
     }
     let settings = LfsConfig::load(&repo)?;
@@ -173,6 +195,16 @@ fn locate_revision(
         .or_else(|| revision.strip_prefix("refs/tags/"))
         .unwrap_or(revision);
     let has = |name: &str| heads.iter().any(|head| head.name() == name);
+    if let Some(num) = pull_request_number(revision) {
+        if has(revision) {
+            return Ok(RevisionKind::PullRequest(num));
+        }
+        return Err(HfGitError::PullRequestNotFound {
+            num,
+            target: session.url().to_owned(),
+            reason: format!("the repository has no ref {revision}"),
+        });
+    }
     if !revision.starts_with("refs/tags/") && has(&format!("refs/heads/{short}")) {
         return Ok(RevisionKind::Branch(short.to_owned()));
     }

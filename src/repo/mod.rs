@@ -5,6 +5,7 @@
 //! act on; none of them knows about Python.
 
 mod advance;
+mod author;
 mod checkout;
 pub mod clone;
 pub mod commit;
@@ -15,6 +16,7 @@ mod libgit2_settings;
 pub(crate) mod lock;
 pub(crate) mod pathspec;
 pub mod pull;
+pub mod pull_request;
 pub mod push;
 mod rebase;
 pub mod snapshot;

@@ -81,11 +81,20 @@ pub(crate) struct HttpClient {
 impl HttpClient {
     /// An agent trusting the CA bundles the environment names, or the platform's roots.
     pub(crate) fn from_environment() -> Result<Self, LfsError> {
-        let roots = root_certs(&environment_bundles())?;
-        Ok(Self::with_roots(roots))
+        Self::from_environment_with(CONNECT_TIMEOUT, IDLE_TIMEOUT)
     }
 
-    fn with_roots(roots: RootCerts) -> Self {
+    /// The same agent with other timeouts: `connect` to resolve and connect, `idle` for any
+    /// single read or write (a lookup that must not hold up a local operation for long).
+    pub(crate) fn from_environment_with(
+        connect: Duration,
+        idle: Duration,
+    ) -> Result<Self, LfsError> {
+        let roots = root_certs(&environment_bundles())?;
+        Ok(Self::with_roots(roots, connect, idle))
+    }
+
+    fn with_roots(roots: RootCerts, connect: Duration, idle: Duration) -> Self {
         let tls = TlsConfig::builder()
             .provider(TlsProvider::NativeTls)
             .root_certs(roots)
@@ -93,10 +102,10 @@ impl HttpClient {
         let config = Agent::config_builder()
             .http_status_as_error(false)
             .tls_config(tls)
-            .timeout_resolve(Some(CONNECT_TIMEOUT))
-            .timeout_connect(Some(CONNECT_TIMEOUT))
-            .timeout_per_read(Some(IDLE_TIMEOUT))
-            .timeout_per_write(Some(IDLE_TIMEOUT))
+            .timeout_resolve(Some(connect))
+            .timeout_connect(Some(connect))
+            .timeout_per_read(Some(idle))
+            .timeout_per_write(Some(idle))
             .max_redirects(MAX_REDIRECTS)
             .redirect_auth_headers(RedirectAuthHeaders::Never)
             .user_agent(concat!("hfgit/", env!("CARGO_PKG_VERSION")))

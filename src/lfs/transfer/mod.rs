@@ -32,13 +32,15 @@ use std::time::Duration;
 
 pub(crate) use remote::short_url;
 pub use remote::LfsRemote;
+// The one HTTP stack of the crate: the Hub API client (`crate::hub::api`) sends through it too.
+pub(crate) use client::{transport_failure, HttpClient, Method, Outgoing, Payload};
+pub(crate) use retry::{with_retries, Failure, RetryPolicy};
+pub(crate) use tracker::Tracker;
 
 use crate::lfs::error::LfsError;
 use crate::lfs::pointer::Pointer;
 use crate::lfs::store::LfsStore;
 use crate::progress::{Monitor, Phase};
-use retry::RetryPolicy;
-use tracker::Tracker;
 use upload::Context;
 
 /// How a transfer run behaves.

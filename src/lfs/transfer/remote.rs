@@ -5,6 +5,13 @@
 //! So the token goes to the batch endpoint and to hrefs that are plainly part of the same LFS API
 //! (same scheme, host and port, path under the LFS base), and nowhere else. Which endpoint, and
 //! whether it gets the token at all, is decided before, by [`crate::lfs::endpoint`].
+//!
+//! The token travels as `Authorization: Bearer <token>`, as huggingface_hub sends it to the LFS
+//! API since OAuth tokens failed there over Basic (huggingface_hub PR #1906; hub-2026.md row 7).
+//! A server that refuses Bearer (a batch answered 401) gets one more try with git-lfs's Basic
+//! `hf_user:<token>`, and this remote keeps Basic from then on (see `batch::request_batch`).
+
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
@@ -18,7 +25,12 @@ use crate::lfs::error::LfsError;
 /// One LFS API endpoint, plus the token to present to it.
 pub struct LfsRemote {
     base: Url,
-    authorization: Option<SecretString>,
+    /// `Bearer <token>`: what is sent unless the server refused it.
+    bearer: Option<SecretString>,
+    /// `Basic base64(hf_user:<token>)`: for a server that refuses Bearer.
+    basic: Option<SecretString>,
+    /// The server refused Bearer once; Basic is sent from then on.
+    basic_only: AtomicBool,
     pub(super) http: HttpClient,
     _redaction: Vec<SecretGuard>,
 }
@@ -27,7 +39,8 @@ impl std::fmt::Debug for LfsRemote {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LfsRemote")
             .field("base", &self.base.as_str())
-            .field("has_token", &self.authorization.is_some())
+            .field("has_token", &self.bearer.is_some())
+            .field("basic_only", &self.basic_only.load(Ordering::Relaxed))
             .finish()
     }
 }
@@ -45,18 +58,24 @@ impl LfsRemote {
                 host: base.host_str().unwrap_or_default().to_owned(),
             });
         }
-        let authorization = token.as_ref().map(|token| {
+        let bearer = token
+            .as_ref()
+            .map(|token| SecretString::from(format!("Bearer {}", token.expose_secret())));
+        let basic = token.as_ref().map(|token| {
             let pair = format!("{TOKEN_USERNAME}:{}", token.expose_secret());
             SecretString::from(format!("Basic {}", base64(pair.as_bytes())))
         });
         let redaction = token
             .iter()
-            .chain(authorization.iter())
+            .chain(bearer.iter())
+            .chain(basic.iter())
             .map(SecretGuard::register)
             .collect();
         Ok(Self {
             base,
-            authorization,
+            bearer,
+            basic,
+            basic_only: AtomicBool::new(false),
             http: HttpClient::from_environment()?,
             _redaction: redaction,
         })
@@ -88,18 +107,28 @@ impl LfsRemote {
             && under_base
     }
 
-    /// The `Authorization` value for `href`, if the token may go there.
+    /// The `Authorization` value for `href`, if the token may go there: Bearer, or Basic once
+    /// the server refused Bearer.
     pub(super) fn authorization_for(&self, href: &Url) -> Option<&str> {
         if !self.token_may_go_to(href) {
             return None;
         }
-        self.authorization
-            .as_ref()
-            .map(|value| value.expose_secret())
+        let value = if self.basic_only.load(Ordering::SeqCst) {
+            &self.basic
+        } else {
+            &self.bearer
+        };
+        value.as_ref().map(|value| value.expose_secret())
     }
 
     pub(super) fn has_token(&self) -> bool {
-        self.authorization.is_some()
+        self.bearer.is_some()
+    }
+
+    /// After a 401 to Bearer: switch to Basic, and say whether that is a new scheme to try
+    /// (`false` when there is no token or Basic was already in use).
+    pub(super) fn fall_back_to_basic(&self) -> bool {
+        self.has_token() && !self.basic_only.swap(true, Ordering::SeqCst)
     }
 }
 
@@ -262,16 +291,28 @@ mod tests {
     }
 
     #[test]
-    fn authorization_is_basic_with_the_fixed_username() {
+    fn authorization_is_bearer_then_basic_with_the_fixed_username_after_a_refusal() {
         let remote = remote_with_token("https://hub.example/a/b.git/info/lfs").unwrap();
         let inside = Url::parse("https://hub.example/a/b.git/info/lfs/objects/batch").unwrap();
         let outside = Url::parse("https://storage.example/a/b.git/info/lfs/x").unwrap();
+        assert_eq!(
+            remote.authorization_for(&inside),
+            Some("Bearer hf_test_token_value")
+        );
+        assert!(remote.fall_back_to_basic());
+        assert!(!remote.fall_back_to_basic(), "only one fallback");
         assert_eq!(
             remote.authorization_for(&inside),
             Some(format!("Basic {}", base64(b"hf_user:hf_test_token_value")).as_str())
         );
         assert_eq!(remote.authorization_for(&outside), None);
         assert!(!format!("{remote:?}").contains("hf_test_token_value"));
+    }
+
+    #[test]
+    fn without_a_token_there_is_nothing_to_fall_back_to() {
+        let remote = remote("https://hub.example/a/b.git/info/lfs");
+        assert!(!remote.fall_back_to_basic());
     }
 
     #[test]

@@ -98,14 +98,17 @@ impl Failure {
             Self::Status {
                 status, message, ..
             } if token_endpoint && (status == 401 || status == 403) => {
-                // The variant's text goes on with ". Check ...": no doubled full stop.
+                // The variants' text goes on with ". Check ...": no doubled full stop.
                 let message = message.trim_end_matches(['.', ' ']);
-                LfsError::Authentication {
-                    message: if message.is_empty() {
-                        format!("{status} while {during}")
-                    } else {
-                        message.to_owned()
-                    },
+                let message = if message.is_empty() {
+                    format!("{status} while {during}")
+                } else {
+                    message.to_owned()
+                };
+                if status == 403 {
+                    LfsError::Forbidden { message }
+                } else {
+                    LfsError::Authentication { message }
                 }
             }
             Self::Status {
@@ -321,9 +324,11 @@ mod tests {
     }
 
     #[test]
-    fn status_401_on_a_token_endpoint_is_an_authentication_error() {
+    fn status_401_on_a_token_endpoint_is_an_authentication_error_and_403_a_refusal() {
         let error = status(401).into_error("requesting a batch", true);
         assert!(matches!(error, LfsError::Authentication { ref message } if message == "m401"));
+        let forbidden = status(403).into_error("requesting a batch", true);
+        assert!(matches!(forbidden, LfsError::Forbidden { ref message } if message == "m403"));
         let storage = status(403).into_error("uploading x", false);
         assert!(matches!(storage, LfsError::Server { status: 403, .. }));
     }
