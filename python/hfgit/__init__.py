@@ -49,6 +49,7 @@ from .progress import Progress
 from .repository import Repository
 from .results import (
     CommitInfo,
+    LfsPruneResult,
     LfsPullResult,
     PullResult,
     PushResult,
@@ -77,6 +78,7 @@ __all__ = [
     "LfsFileChangedError",
     "LfsObjectMissingError",
     "LfsObjectRejectedError",
+    "LfsPruneResult",
     "LfsPullResult",
     "LfsStoreError",
     "LfsTrackingError",

@@ -13,6 +13,7 @@ __all__ = [
     "__version__",
     "clone",
     "commit",
+    "lfs_prune",
     "lfs_pull",
     "log",
     "pull",
@@ -29,6 +30,12 @@ class _PushOutcome(TypedDict):
     updates: list[tuple[str, str | None, str]]
     lfs_objects: int
     lfs_bytes: int
+
+class _PruneOutcome(TypedDict):
+    removed: list[tuple[str, int]]
+    kept: list[tuple[str, int]]
+    unverified: list[tuple[str, int]]
+    dry_run: bool
 
 class _RepoInfo(TypedDict):
     path: str
@@ -95,6 +102,15 @@ def lfs_pull(
     progress: _ProgressCallback = None,
     lfs_concurrency: int = 8,
 ) -> tuple[int, int]: ...
+def lfs_prune(
+    local_dir: _Path,
+    *,
+    remote: str = "origin",
+    dry_run: bool = False,
+    verify_remote: bool = False,
+    token: _Token = None,
+    progress: _ProgressCallback = None,
+) -> _PruneOutcome: ...
 def repo_info(local_dir: _Path) -> _RepoInfo: ...
 def status_entries(local_dir: _Path) -> list[tuple[str, str, bool, bool]]: ...
 def log(local_dir: _Path, limit: int | None = None) -> list[_CommitDict]: ...

@@ -20,13 +20,34 @@ class RefUpdate:
 
 
 @dataclass(frozen=True)
+class LfsPruneResult:
+    """What :meth:`Repository.lfs_prune` removed from ``.git/lfs/objects`` (with
+    ``dry_run=True``: would remove) and what it kept there. Sizes are in bytes.
+
+    ``removed`` lists the removed objects' SHA-256 oids; ``unverified`` those the rules allowed
+    to remove but the LFS server did not confirm (only with ``verify_remote=True``), which were
+    kept and are counted in ``objects_kept``.
+    """
+
+    objects_removed: int
+    bytes_freed: int
+    objects_kept: int
+    bytes_kept: int
+    removed: tuple[str, ...] = ()
+    unverified: tuple[str, ...] = ()
+    dry_run: bool = False
+
+
+@dataclass(frozen=True)
 class PushResult:
-    """What a push changed on the remote."""
+    """What a push changed on the remote. ``lfs_pruned`` is what ``prune_lfs=True`` removed
+    after the push, or ``None`` when no prune ran or it failed (a warning was logged)."""
 
     remote_url: str
     updates: tuple[RefUpdate, ...]
     lfs_objects_uploaded: int = 0
     lfs_bytes_uploaded: int = 0
+    lfs_pruned: LfsPruneResult | None = None
 
     @property
     def up_to_date(self) -> bool:

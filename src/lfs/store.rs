@@ -151,17 +151,56 @@ impl LfsStore {
         self.place(temp, expected)
     }
 
+    /// Store the object a pushed pointer names again from a work-tree file that holds it (the
+    /// store's copy was pruned): `Ok(true)` once it is in place, `Ok(false)` when the file is
+    /// missing, changed while it was read, or does not hash to `expected` (nothing is stored then).
+    pub fn restore_from(&self, path: &Path, expected: &Pointer) -> LfsResult<bool> {
+        if self.contains(&expected.oid, expected.size) {
+            return Ok(true);
+        }
+        let (mut file, before) = match open_for_hashing(path) {
+            Ok(opened) => opened,
+            Err(LfsError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
+                return Ok(false);
+            }
+            Err(err) => return Err(err),
+        };
+        if !before.is_file() || before.len() != expected.size {
+            return Ok(false);
+        }
+        match self.hash_into_temp(&mut file, path, &before) {
+            Ok((pointer, temp)) if pointer == *expected => {
+                self.place(temp, &pointer)?;
+                Ok(true)
+            }
+            Ok(_) | Err(LfsError::FileChanged { .. }) => Ok(false),
+            Err(err) => Err(err),
+        }
+    }
+
     fn clean_open_file(
         &self,
         file: &mut File,
         path: &Path,
         before: &Metadata,
     ) -> LfsResult<Pointer> {
+        let (pointer, temp) = self.hash_into_temp(file, path, before)?;
+        self.place(temp, &pointer)?;
+        Ok(pointer)
+    }
+
+    /// A temp file holding `file`'s bytes, and their pointer: a copy written while the file is
+    /// hashed, refused if the file changed since `before` was taken.
+    fn hash_into_temp(
+        &self,
+        file: &mut File,
+        path: &Path,
+        before: &Metadata,
+    ) -> LfsResult<(Pointer, TempPath)> {
         let (mut copy, temp) = self.new_temp()?;
         let pointer = hash_open_file(file, path, before, Some((&mut copy, temp.path())))?;
         drop(copy);
-        self.place(temp, &pointer)?;
-        Ok(pointer)
+        Ok((pointer, temp))
     }
 
     fn new_temp(&self) -> LfsResult<(File, TempPath)> {
@@ -265,16 +304,21 @@ fn hash_open_file(
     let after = file
         .metadata()
         .map_err(|err| LfsError::io_at("reading metadata of", path, err))?;
-    let touched = matches!(
-        (before.modified(), after.modified()),
-        (Ok(start), Ok(end)) if start != end
-    );
-    if total != before.len() || after.len() != before.len() || touched {
+    if total != before.len() || changed(before, &after) {
         return Err(LfsError::FileChanged {
             path: path.to_path_buf(),
         });
     }
     Ok(Pointer::new(Oid256::from_bytes(digest), total))
+}
+
+/// Whether a file's length or modification time moved between two looks at it.
+fn changed(before: &Metadata, after: &Metadata) -> bool {
+    let touched = matches!(
+        (before.modified(), after.modified()),
+        (Ok(start), Ok(end)) if start != end
+    );
+    after.len() != before.len() || touched
 }
 
 /// Read `file` to the end, hashing every chunk and handing it to `sink`.
@@ -588,6 +632,28 @@ mod tests {
         let temp = write(dir.path(), "download.tmp", b"hello world\n");
         store.insert_verified(&temp, &expected).unwrap();
         assert_eq!(fs::read(&target).unwrap(), b"hello world\n");
+    }
+
+    #[test]
+    fn restore_from_stores_a_file_only_when_it_hashes_to_the_pointer() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_in(dir.path());
+        let file = write(dir.path(), "model.bin", b"hello world\n");
+        let expected = Pointer::new(HELLO_OID.parse().unwrap(), 12);
+        let edited = write(dir.path(), "edited.bin", b"hello world?");
+
+        assert!(!store.restore_from(&edited, &expected).unwrap());
+        assert!(!store
+            .restore_from(&dir.path().join("gone.bin"), &expected)
+            .unwrap());
+        assert!(!store.contains(&expected.oid, 12));
+        assert!(!store.root().join("objects").exists());
+        assert!(store.restore_from(&file, &expected).unwrap());
+        assert_eq!(
+            fs::read(store.object_path(&expected.oid)).unwrap(),
+            b"hello world\n"
+        );
+        assert!(temp_files(&store).is_empty());
     }
 
     #[test]
