@@ -7,7 +7,8 @@
 //!
 //! - [`pointer`]: encode and recognise pointer files, byte for byte as git-lfs does;
 //! - [`attributes`]: decide from `.gitattributes` which paths are LFS-tracked, with git's rules;
-//! - [`store`]: hash files into `.git/lfs/objects/` and take verified downloads into it;
+//! - [`store`]: hash files into `.git/lfs/objects/` and take verified downloads into it, sharing
+//!   blocks with the work-tree file where the file system can ([`reflink`]);
 //! - [`prune`]: which stored objects the remote has and nothing local needs, over every checkout
 //!   ([`checkouts`]); [`work_tree_copies`] gets such an object back when a push needs it;
 //! - [`clean`]: what the clean filter makes of one file (a pointer file passes through);
@@ -32,6 +33,7 @@ pub mod pointer;
 pub mod prune;
 pub mod publish;
 pub mod racy;
+mod reflink;
 pub mod refresh;
 pub mod scan;
 pub mod stage;

@@ -9,6 +9,11 @@
 //! - the oid describes exactly the bytes stored: cleaning reads the file once, hashing and copying
 //!   the same buffer, and refuses the result if the file changed while it was being read.
 //!
+//! Where the file system can share blocks (see [`super::reflink`]), cleaning makes the copy a
+//! clone of the file instead, which costs no second copy of the data, and hashes the clone: the
+//! oid then still describes exactly the bytes stored, and the file's stat data, compared before
+//! and after the clone, refuses the result if the file changed meanwhile, as with a copy.
+//!
 //! Files are streamed through a 1 MiB buffer, never held whole in memory. SHA-256 comes from the
 //! `sha2` crate, which picks the CPU's SHA instructions at run time when they exist.
 
@@ -23,6 +28,7 @@ use sha2::{Digest, Sha256};
 
 use super::error::{LfsError, LfsResult};
 use super::pointer::{Oid256, Pointer};
+use super::reflink;
 
 const BUFFER_SIZE: usize = 1 << 20;
 
@@ -124,16 +130,14 @@ impl LfsStore {
         self.clean_file_with_stat(path).map(|(pointer, _)| pointer)
     }
 
-    /// [`Self::clean_file`], also returning the stat data of the very file that was hashed (read
-    /// from the open handle), for the index entry. A stat of the path afterwards could describe a
-    /// newer file that replaced it meanwhile, and the index would then call that one clean.
+    /// [`Self::clean_file`], also returning the stat data of the very file that was hashed, for
+    /// the index entry: the look at the open handle that was found unchanged since it was opened,
+    /// right after the bytes were read (or cloned). A later look could describe a newer file (one
+    /// that replaced it, or the same one written to since), and the index would then call that
+    /// one clean.
     pub fn clean_file_with_stat(&self, path: &Path) -> LfsResult<(Pointer, Metadata)> {
         let (mut file, before) = open_for_hashing(path)?;
-        let pointer = self.clean_open_file(&mut file, path, &before)?;
-        let hashed = file
-            .metadata()
-            .map_err(|err| LfsError::io_at("reading metadata of", path, err))?;
-        Ok((pointer, hashed))
+        self.clean_open_file(&mut file, path, &before)
     }
 
     /// Check a received file against `expected` and move it into place. The file at `temp` is used
@@ -169,7 +173,7 @@ impl LfsStore {
             return Ok(false);
         }
         match self.hash_into_temp(&mut file, path, &before) {
-            Ok((pointer, temp)) if pointer == *expected => {
+            Ok((pointer, temp, _)) if pointer == *expected => {
                 self.place(temp, &pointer)?;
                 Ok(true)
             }
@@ -183,24 +187,45 @@ impl LfsStore {
         file: &mut File,
         path: &Path,
         before: &Metadata,
-    ) -> LfsResult<Pointer> {
-        let (pointer, temp) = self.hash_into_temp(file, path, before)?;
+    ) -> LfsResult<(Pointer, Metadata)> {
+        let (pointer, temp, hashed) = self.hash_into_temp(file, path, before)?;
         self.place(temp, &pointer)?;
-        Ok(pointer)
+        Ok((pointer, hashed))
     }
 
-    /// A temp file holding `file`'s bytes, and their pointer: a copy written while the file is
-    /// hashed, refused if the file changed since `before` was taken.
+    /// A temp file holding `file`'s bytes, their pointer, and the file's stat data that was found
+    /// unchanged since `before`. A clone where the file system can share blocks (the clone is
+    /// hashed, once the file is seen not to have changed while it was cloned), else a copy written
+    /// while the file is hashed.
     fn hash_into_temp(
         &self,
         file: &mut File,
         path: &Path,
         before: &Metadata,
-    ) -> LfsResult<(Pointer, TempPath)> {
+    ) -> LfsResult<(Pointer, TempPath, Metadata)> {
         let (mut copy, temp) = self.new_temp()?;
-        let pointer = hash_open_file(file, path, before, Some((&mut copy, temp.path())))?;
+        if reflink::clone_into(file, &copy, temp.path()).is_ok() {
+            drop(copy);
+            let after = file
+                .metadata()
+                .map_err(|err| LfsError::io_at("reading metadata of", path, err))?;
+            if changed(before, &after) {
+                return Err(LfsError::FileChanged {
+                    path: path.to_path_buf(),
+                });
+            }
+            let (mut clone, cloned) = open_for_hashing(temp.path())?;
+            let (pointer, _) = hash_open_file(&mut clone, temp.path(), &cloned, None)?;
+            if pointer.size != before.len() {
+                return Err(LfsError::FileChanged {
+                    path: path.to_path_buf(),
+                });
+            }
+            return Ok((pointer, temp, after));
+        }
+        let (pointer, after) = hash_open_file(file, path, before, Some((&mut copy, temp.path())))?;
         drop(copy);
-        Ok((pointer, temp))
+        Ok((pointer, temp, after))
     }
 
     fn new_temp(&self) -> LfsResult<(File, TempPath)> {
@@ -286,17 +311,18 @@ fn open_for_hashing(path: &Path) -> LfsResult<(File, Metadata)> {
 
 fn hash_file(path: &Path, copy: Option<(&mut File, &Path)>) -> LfsResult<Pointer> {
     let (mut file, before) = open_for_hashing(path)?;
-    hash_open_file(&mut file, path, &before, copy)
+    hash_open_file(&mut file, path, &before, copy).map(|(pointer, _)| pointer)
 }
 
 /// Read `file` to the end once, hashing every byte and copying it to `copy` if given; fail with
 /// [`LfsError::FileChanged`] if its length or modification time moved since `before` was taken.
+/// Also returns the stat data taken right after the read, which matched `before`.
 fn hash_open_file(
     file: &mut File,
     path: &Path,
     before: &Metadata,
     copy: Option<(&mut File, &Path)>,
-) -> LfsResult<Pointer> {
+) -> LfsResult<(Pointer, Metadata)> {
     let (digest, total) = match copy {
         None => hash_stream(file, path, |chunk| Ok(Some(chunk)))?,
         Some((out, out_path)) => hash_and_copy(file, path, out, out_path)?,
@@ -309,7 +335,7 @@ fn hash_open_file(
             path: path.to_path_buf(),
         });
     }
-    Ok(Pointer::new(Oid256::from_bytes(digest), total))
+    Ok((Pointer::new(Oid256::from_bytes(digest), total), after))
 }
 
 /// Whether a file's length or modification time moved between two looks at it.
