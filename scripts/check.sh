@@ -13,6 +13,10 @@ step "system tools"
 if ! command -v git >/dev/null || ! git lfs version >/dev/null 2>&1; then
     apt-get update -qq && apt-get install -y -qq git git-lfs
 fi
+# xfsprogs makes the XFS image (reflink=1) on which tests/test_reflink.py commits for real.
+if ! command -v mkfs.xfs >/dev/null; then
+    apt-get update -qq && apt-get install -y -qq xfsprogs
+fi
 git --version
 git lfs version
 rustup component add rustfmt clippy >/dev/null 2>&1 || true

@@ -33,6 +33,8 @@ pub enum Phase {
     LfsDownload,
     /// Hashing files into the LFS store (commit).
     LfsClean,
+    /// Asking the LFS server which objects it has (prune with `verify_remote`).
+    LfsVerify,
     Done,
 }
 
@@ -49,6 +51,7 @@ impl Phase {
             Self::LfsUpload => "lfs-upload",
             Self::LfsDownload => "lfs-download",
             Self::LfsClean => "lfs-clean",
+            Self::LfsVerify => "lfs-verify",
             Self::Done => "done",
         }
     }

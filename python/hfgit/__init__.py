@@ -56,6 +56,7 @@ from .progress import Progress
 from .repository import Repository
 from .results import (
     CommitInfo,
+    LfsPruneResult,
     LfsPullResult,
     PullResult,
     PushResult,
@@ -84,6 +85,7 @@ __all__ = [
     "LfsFileChangedError",
     "LfsObjectMissingError",
     "LfsObjectRejectedError",
+    "LfsPruneResult",
     "LfsPullResult",
     "LfsStoreError",
     "LfsTrackingError",

@@ -16,6 +16,7 @@ __all__ = [
     "commit",
     "commit_snapshot",
     "create_repo",
+    "lfs_prune",
     "lfs_pull",
     "log",
     "pull",
@@ -37,6 +38,12 @@ class _PushOutcome(TypedDict):
     rebased: list[tuple[str, str | None]]
     pr_num: int | None
     pr_url: str | None
+
+class _PruneOutcome(TypedDict):
+    removed: list[tuple[str, int]]
+    kept: list[tuple[str, int]]
+    unverified: list[tuple[str, int]]
+    dry_run: bool
 
 class _RepoInfo(TypedDict):
     path: str
@@ -134,6 +141,15 @@ def lfs_pull(
     progress: _ProgressCallback = None,
     lfs_concurrency: int = 8,
 ) -> tuple[int, int]: ...
+def lfs_prune(
+    local_dir: _Path,
+    *,
+    remote: str = "origin",
+    dry_run: bool = False,
+    verify_remote: bool = False,
+    token: _Token = None,
+    progress: _ProgressCallback = None,
+) -> _PruneOutcome: ...
 def repo_info(local_dir: _Path) -> _RepoInfo: ...
 def create_repo(
     repo_id: str,

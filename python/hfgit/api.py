@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from collections.abc import Iterable, Sequence
@@ -158,6 +159,7 @@ def push(
     pr_description: str | None = ...,
     pr: int | None = ...,
     blocking: Literal[True] = ...,
+    prune_lfs: bool = ...,
 ) -> PushResult: ...
 @overload
 def push(
@@ -175,6 +177,7 @@ def push(
     pr_description: str | None = ...,
     pr: int | None = ...,
     blocking: Literal[False],
+    prune_lfs: bool = ...,
 ) -> Future[PushResult]: ...
 @overload
 def push(
@@ -192,6 +195,7 @@ def push(
     pr_description: str | None = ...,
     pr: int | None = ...,
     blocking: bool,
+    prune_lfs: bool = ...,
 ) -> PushResult | Future[PushResult]: ...
 def push(
     local_dir: PathArg,
@@ -208,6 +212,7 @@ def push(
     pr_description: str | None = None,
     pr: int | None = None,
     blocking: bool = True,
+    prune_lfs: bool = False,
 ) -> PushResult | Future[PushResult]:
     """Push the current branch to its upstream (or to ``branch`` on the remote).
 
@@ -265,6 +270,12 @@ def push(
 
     ``blocking=False`` returns a :class:`concurrent.futures.Future` at once; it resolves to the
     :class:`PushResult`, and any error arrives through it.
+
+    ``prune_lfs=True`` runs :meth:`Repository.lfs_prune` on ``remote`` after a successful push,
+    so the local LFS store stops growing with every checkpoint (its rules say what goes: objects
+    the remote has and nothing local needs). What it removed is ``PushResult.lfs_pruned``. A
+    prune that fails does not fail the push: the error is logged as a warning on the ``hfgit``
+    logger, ``lfs_pruned`` is ``None``, and the next prune catches up.
     """
     if not blocking:
         return _background_pushes().submit(
@@ -281,6 +292,7 @@ def push(
             pr_title=pr_title,
             pr_description=pr_description,
             pr=pr,
+            prune_lfs=prune_lfs,
         )
     with progress_reporter(progress, "Pushing") as callback:
         raw = _native.push(
@@ -321,4 +333,22 @@ def push(
             update.new[:12],
             result.lfs_objects_uploaded,
         )
+    if prune_lfs:
+        result = _prune_after_push(local_dir, remote, result)
     return result
+
+
+def _prune_after_push(local_dir: PathArg, remote: str, result: PushResult) -> PushResult:
+    """``result`` with what a prune after it removed; a failed prune is a warning, never the
+    push's failure."""
+    try:
+        pruned = Repository(local_dir).lfs_prune(remote=remote, progress=False)
+    except Exception as error:
+        _log.warning(
+            "pushed, but pruning the local LFS store of %s failed (the push stands; the next "
+            "prune catches up): %s",
+            os.fspath(local_dir),
+            error,
+        )
+        return result
+    return dataclasses.replace(result, lfs_pruned=pruned)

@@ -23,7 +23,8 @@ class Progress:
     """One progress event.
 
     ``phase`` is one of ``"receiving"``, ``"resolving"``, ``"checkout"``, ``"lfs-clean"``,
-    ``"lfs-upload"``, ``"lfs-download"``, ``"packing"``, ``"sending"`` or ``"done"``; ``done``
+    ``"lfs-upload"``, ``"lfs-download"``, ``"lfs-verify"``, ``"packing"``, ``"sending"`` or
+    ``"done"``; ``done``
     of ``total`` counts objects or files in that phase; ``bytes`` is how many bytes the phase has
     moved so far.
     """
@@ -46,6 +47,7 @@ _PHASES: dict[str, tuple[str, bool]] = {
     "lfs-clean": ("Hashing LFS files", True),
     "lfs-upload": ("Uploading LFS files", True),
     "lfs-download": ("Downloading LFS files", True),
+    "lfs-verify": ("Checking LFS objects on the server", False),
     "packing": ("Packing objects", False),
     "sending": ("Sending objects", False),
 }

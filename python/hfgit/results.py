@@ -20,11 +20,32 @@ class RefUpdate:
 
 
 @dataclass(frozen=True)
+class LfsPruneResult:
+    """What :meth:`Repository.lfs_prune` removed from ``.git/lfs/objects`` (with
+    ``dry_run=True``: would remove) and what it kept there. Sizes are in bytes.
+
+    ``removed`` lists the removed objects' SHA-256 oids; ``unverified`` those the rules allowed
+    to remove but the LFS server did not confirm (only with ``verify_remote=True``), which were
+    kept and are counted in ``objects_kept``.
+    """
+
+    objects_removed: int
+    bytes_freed: int
+    objects_kept: int
+    bytes_kept: int
+    removed: tuple[str, ...] = ()
+    unverified: tuple[str, ...] = ()
+    dry_run: bool = False
+
+
+@dataclass(frozen=True)
 class PushResult:
     """What a push changed on the remote.
 
     ``pr_num`` and ``pr_url`` name the pull request the commits went to (``create_pr=True`` or
-    ``pr=N``); both are ``None`` for a push to a branch.
+    ``pr=N``); both are ``None`` for a push to a branch. ``lfs_pruned`` is what
+    ``prune_lfs=True`` removed after the push, or ``None`` when no prune ran or it failed (a
+    warning was logged).
     """
 
     remote_url: str
@@ -37,6 +58,7 @@ class PushResult:
     rebased: tuple[tuple[str, str | None], ...] = ()
     pr_num: int | None = None
     pr_url: str | None = None
+    lfs_pruned: LfsPruneResult | None = None
 
     @property
     def up_to_date(self) -> bool:

@@ -1,4 +1,5 @@
-//! `clone`, `commit`, `push` and `pull`: argument conversion, then the core op off the GIL.
+//! `clone`, `commit`, `push`, `pull`, `lfs_pull` and `lfs_prune`: argument conversion, then the
+//! core op off the GIL.
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
@@ -6,8 +7,10 @@ use pyo3::types::{PyDict, PyList};
 use super::args::{path, paths, token_request};
 use super::blocking::run_blocking;
 use crate::hub::parse_remote;
+use crate::lfs::Pointer;
 use crate::repo::clone::{clone_repo, default_local_dir, CloneRequest, LfsSelection};
 use crate::repo::commit::{commit as commit_work_tree, CommitRequest};
+use crate::repo::lfs_prune::{lfs_prune as prune_lfs_store, LfsPruneRequest};
 use crate::repo::lfs_pull::{lfs_pull as pull_lfs_objects, LfsPullRequest};
 use crate::repo::pull::{pull as pull_branch, PullRequest};
 use crate::repo::pull_request::PullRequestTarget;
@@ -19,6 +22,7 @@ pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(push, module)?)?;
     module.add_function(wrap_pyfunction!(pull, module)?)?;
     module.add_function(wrap_pyfunction!(lfs_pull, module)?)?;
+    module.add_function(wrap_pyfunction!(lfs_prune, module)?)?;
     Ok(())
 }
 
@@ -224,6 +228,44 @@ fn lfs_pull(
         pull_lfs_objects(request, monitor)
     })?;
     Ok((summary.transferred, summary.bytes))
+}
+
+/// Remove the LFS objects the remote has and nothing local needs; returns `{"removed", "kept",
+/// "unverified": [(oid, size), ...], "dry_run": bool}`.
+#[pyfunction]
+#[pyo3(signature = (local_dir, *, remote="origin", dry_run=false, verify_remote=false, token=None, progress=None))]
+#[allow(clippy::too_many_arguments)]
+fn lfs_prune<'py>(
+    py: Python<'py>,
+    local_dir: &Bound<'py, PyAny>,
+    remote: &str,
+    dry_run: bool,
+    verify_remote: bool,
+    token: Option<&Bound<'py, PyAny>>,
+    progress: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let request = LfsPruneRequest {
+        local_dir: path(local_dir, "local_dir")?,
+        remote_name: remote.to_owned(),
+        dry_run,
+        verify_remote,
+        token: token_request(token)?,
+    };
+    let outcome = run_blocking(py, progress, move |monitor| {
+        prune_lfs_store(request, monitor)
+    })?;
+    let listed = |pointers: &[Pointer]| -> Vec<(String, u64)> {
+        pointers
+            .iter()
+            .map(|pointer| (pointer.oid.to_hex(), pointer.size))
+            .collect()
+    };
+    let result = PyDict::new(py);
+    result.set_item("removed", listed(&outcome.removed))?;
+    result.set_item("kept", listed(&outcome.kept))?;
+    result.set_item("unverified", listed(&outcome.unverified))?;
+    result.set_item("dry_run", outcome.dry_run)?;
+    Ok(result)
 }
 
 /// `lfs=None` → what git-lfs's settings say, `True` → everything, `False` → nothing, a list of

@@ -1,4 +1,5 @@
-//! The operations on a local repository: clone, commit, push, pull, and the read-only views.
+//! The operations on a local repository: clone, commit, push, pull, LFS pull and prune, and the
+//! read-only views.
 //!
 //! Each operation takes plain Rust arguments and a [`Monitor`](crate::progress::Monitor), runs to
 //! completion on the calling thread, and returns an [`HfGitError`](crate::HfGitError) a user can
@@ -11,6 +12,7 @@ pub mod clone;
 pub mod commit;
 pub mod history;
 pub mod info;
+pub mod lfs_prune;
 pub mod lfs_pull;
 mod libgit2_settings;
 pub(crate) mod lock;

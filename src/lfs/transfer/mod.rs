@@ -18,6 +18,7 @@ mod client;
 mod download;
 mod multipart;
 mod pool;
+mod presence;
 mod remote;
 mod retry;
 mod tracker;
@@ -30,6 +31,7 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use presence::present_on_server;
 pub(crate) use remote::short_url;
 pub use remote::LfsRemote;
 // The one HTTP stack of the crate: the Hub API client (`crate::hub::api`) sends through it too.
@@ -40,6 +42,7 @@ pub(crate) use tracker::Tracker;
 use crate::lfs::error::LfsError;
 use crate::lfs::pointer::Pointer;
 use crate::lfs::store::LfsStore;
+use crate::lfs::work_tree_copies::ObjectSource;
 use crate::progress::{Monitor, Phase};
 use upload::Context;
 
@@ -71,7 +74,7 @@ impl Default for TransferConfig {
 }
 
 impl TransferConfig {
-    fn policy(&self) -> RetryPolicy {
+    pub(crate) fn policy(&self) -> RetryPolicy {
         RetryPolicy {
             max_attempts: self.max_attempts,
             initial_backoff: self.initial_backoff,
@@ -120,6 +123,18 @@ pub fn upload(
     config: &TransferConfig,
     monitor: &Monitor,
 ) -> Result<TransferSummary, LfsError> {
+    upload_restoring(remote, items, None, config, monitor)
+}
+
+/// [`upload`]; an object the server asks for whose `source` is missing (pruned from the store)
+/// is first asked of `restorer`, and only if that cannot put it back is it reported missing.
+pub fn upload_restoring(
+    remote: &LfsRemote,
+    items: Vec<UploadItem>,
+    restorer: Option<&dyn ObjectSource>,
+    config: &TransferConfig,
+    monitor: &Monitor,
+) -> Result<TransferSummary, LfsError> {
     let items = distinct(items, |item| item.pointer);
     let tracker = Tracker::new(monitor, Phase::LfsUpload, items.len() as u64);
     let (empty, items): (Vec<_>, Vec<_>) =
@@ -132,7 +147,7 @@ pub fn upload(
         ref_name: config.ref_name.as_deref(),
     };
     if !items.is_empty() {
-        upload::upload_all(&ctx, &items, config.concurrency)?;
+        upload::upload_all(&ctx, &items, restorer, config.concurrency)?;
     }
     Ok(summary(&tracker))
 }
