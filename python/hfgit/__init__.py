@@ -15,11 +15,13 @@ from .api import clone, commit, push
 from .checkpoint import CheckpointPusher
 from .exceptions import (
     AuthenticationError,
+    BranchCheckedOutError,
     CertificateError,
     CloneInterruptedError,
     DetachedHeadError,
     DirectoryNotEmptyError,
     DivergedError,
+    EntryNotFoundError,
     HfGitError,
     IgnoredPathError,
     InsecureTransportError,
@@ -43,25 +45,33 @@ from .exceptions import (
     PushRejectedError,
     RepositoryLockedError,
     RepositoryNotFoundError,
+    RevisionExistsError,
     RevisionNotFoundError,
     SnapshotOverwrittenError,
+    UnmergedBranchError,
 )
+from .init_folder import init
 from .progress import Progress
 from .repository import Repository
 from .results import (
+    BranchInfo,
     CommitInfo,
+    FetchResult,
     LfsPullResult,
     PullResult,
     PushResult,
     RefUpdate,
     StatusEntry,
     StatusResult,
+    TagInfo,
 )
 
 __version__: str = _native.__version__
 
 __all__ = [
     "AuthenticationError",
+    "BranchCheckedOutError",
+    "BranchInfo",
     "CertificateError",
     "CheckpointPusher",
     "CloneInterruptedError",
@@ -69,6 +79,8 @@ __all__ = [
     "DetachedHeadError",
     "DirectoryNotEmptyError",
     "DivergedError",
+    "EntryNotFoundError",
+    "FetchResult",
     "HfGitError",
     "IgnoredPathError",
     "InsecureTransportError",
@@ -98,12 +110,16 @@ __all__ = [
     "Repository",
     "RepositoryLockedError",
     "RepositoryNotFoundError",
+    "RevisionExistsError",
     "RevisionNotFoundError",
     "SnapshotOverwrittenError",
     "StatusEntry",
     "StatusResult",
+    "TagInfo",
+    "UnmergedBranchError",
     "__version__",
     "clone",
     "commit",
+    "init",
     "push",
 ]

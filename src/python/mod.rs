@@ -10,7 +10,10 @@ mod blocking;
 mod errors;
 mod inspect;
 mod operations;
+mod refs;
+mod setup;
 mod snapshot;
+mod undo;
 
 use pyo3::prelude::*;
 
@@ -21,6 +24,9 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     operations::register(module)?;
     inspect::register(module)?;
     snapshot::register(module)?;
+    refs::register(module)?;
+    undo::register(module)?;
+    setup::register(module)?;
     Ok(())
 }
 
