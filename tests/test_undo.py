@@ -4,6 +4,7 @@ with real git reading the refs, index and tree hfgit left (`git status --porcela
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 from pathlib import Path
@@ -295,3 +296,33 @@ def test_show_of_an_lfs_file_not_downloaded_says_so_and_of_a_missing_path_raises
     with pytest.raises(hfgit.RevisionNotFoundError):
         fresh.show("config.json", "v9")
     shutil.rmtree(tmp_path / "fresh")
+
+
+# ---------------------------------------------------------------------------- locks
+
+
+def test_reset_restore_and_checkout_refuse_while_another_writer_holds_the_index_lock(
+    work: hfgit.Repository,
+) -> None:
+    """With another hfgit call writing the index (its flock held), each refuses at once with
+    RepositoryLockedError naming the lock, and changes nothing."""
+    root = Path(work.path)
+    write(work, "config.json", "broken")
+    work.create_branch("other", "HEAD~1")
+    before = local_state(root)
+    lock_path = root / ".git/hfgit-index.lock"
+
+    with lock_path.open("a+") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        for call in (
+            lambda: work.reset("HEAD~1", "hard"),
+            lambda: work.restore("config.json"),
+            lambda: work.checkout("other"),
+        ):
+            with pytest.raises(hfgit.RepositoryLockedError) as raised:
+                call()
+            assert raised.value.filename == str(lock_path)
+
+    assert local_state(root) == before
+    work.restore("config.json")
+    assert status_porcelain(root) == ""

@@ -137,7 +137,7 @@ struct Side {
     oid: Option<String>,
     /// The side is a Git LFS file.
     lfs: bool,
-    /// A work-tree file whose content stands in for a pointer not computed.
+    /// A work-tree LFS file whose pointer was not computed (its content is not hashed).
     in_work_tree: bool,
 }
 
@@ -169,7 +169,7 @@ fn side(
         }
         let full = workdir.join(&path);
         if let Some(pointer) = read_pointer_file(&full) {
-            return Ok(Some(pointer_side(&pointer, false)));
+            return Ok(Some(pointer_side(&pointer)));
         }
         let size = fs::metadata(&full).map(|m| m.len()).unwrap_or(file.size());
         return Ok(Some(Side {
@@ -190,7 +190,7 @@ fn side(
     let blob = repo.find_blob(file.id())?;
     Ok(Some(match Pointer::parse(blob.content()) {
         // The empty blob is the empty LFS file's pointer, but just as much an empty text file.
-        Some(parsed) if !blob.content().is_empty() => pointer_side(&parsed.pointer, false),
+        Some(parsed) if !blob.content().is_empty() => pointer_side(&parsed.pointer),
         _ => plain(size),
     }))
 }
@@ -204,12 +204,12 @@ fn plain(size: u64) -> Side {
     }
 }
 
-fn pointer_side(pointer: &Pointer, in_work_tree: bool) -> Side {
+fn pointer_side(pointer: &Pointer) -> Side {
     Side {
         size: pointer.size,
         oid: Some(pointer.oid.to_hex()),
         lfs: true,
-        in_work_tree,
+        in_work_tree: false,
     }
 }
 
