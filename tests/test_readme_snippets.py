@@ -19,7 +19,7 @@ def snippet(name: str) -> str:
     return match.group(1)
 
 
-@pytest.mark.parametrize("name", ["notebook", "training"])
+@pytest.mark.parametrize("name", ["notebook", "training", "local"])
 def test_readme_snippet_runs_unchanged_against_a_local_hub(
     name: str, hub: LocalHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

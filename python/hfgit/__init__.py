@@ -15,11 +15,13 @@ from .api import clone, commit, push
 from .checkpoint import CheckpointPusher
 from .exceptions import (
     AuthenticationError,
+    BranchCheckedOutError,
     CertificateError,
     CloneInterruptedError,
     DetachedHeadError,
     DirectoryNotEmptyError,
     DivergedError,
+    EntryNotFoundError,
     HfGitError,
     IgnoredPathError,
     InsecureTransportError,
@@ -47,15 +49,20 @@ from .exceptions import (
     RepositoryExistsError,
     RepositoryLockedError,
     RepositoryNotFoundError,
+    RevisionExistsError,
     RevisionNotFoundError,
     SnapshotOverwrittenError,
+    UnmergedBranchError,
     WritePermissionError,
 )
 from .hub import create_repo, whoami
+from .init_folder import init
 from .progress import Progress
 from .repository import Repository
 from .results import (
+    BranchInfo,
     CommitInfo,
+    FetchResult,
     LfsPruneResult,
     LfsPullResult,
     PullResult,
@@ -63,12 +70,15 @@ from .results import (
     RefUpdate,
     StatusEntry,
     StatusResult,
+    TagInfo,
 )
 
 __version__: str = _native.__version__
 
 __all__ = [
     "AuthenticationError",
+    "BranchCheckedOutError",
+    "BranchInfo",
     "CertificateError",
     "CheckpointPusher",
     "CloneInterruptedError",
@@ -76,6 +86,8 @@ __all__ = [
     "DetachedHeadError",
     "DirectoryNotEmptyError",
     "DivergedError",
+    "EntryNotFoundError",
+    "FetchResult",
     "HfGitError",
     "IgnoredPathError",
     "InsecureTransportError",
@@ -110,15 +122,19 @@ __all__ = [
     "RepositoryExistsError",
     "RepositoryLockedError",
     "RepositoryNotFoundError",
+    "RevisionExistsError",
     "RevisionNotFoundError",
     "SnapshotOverwrittenError",
     "StatusEntry",
     "StatusResult",
+    "TagInfo",
+    "UnmergedBranchError",
     "WritePermissionError",
     "__version__",
     "clone",
     "commit",
     "create_repo",
+    "init",
     "push",
     "whoami",
 ]

@@ -41,6 +41,7 @@ def clone(
     progress: ProgressArg = None,
     lfs: bool | Sequence[str] | None = None,
     lfs_concurrency: int = 8,
+    pull: bool = False,
 ) -> Repository:
     """Clone a Hub repository and return it as a :class:`Repository`.
 
@@ -69,7 +70,28 @@ def clone(
     (``["*.json", "model-0000*"]``) downloads only those. :meth:`Repository.lfs_pull` fetches the
     rest later. Raises :class:`LfsError` when a setting names an LFS server that is not an
     ``http(s)://`` URL.
+
+    Running the same clone again (a notebook cell re-run) is not an error: when ``local_dir``
+    already holds a finished clone of the same remote, it is opened as it is (an INFO log says
+    so) and nothing is fetched, unless ``pull=True``, which fast-forwards its checked-out branch
+    as :meth:`Repository.pull` does (raising what ``pull`` raises). ``revision`` and ``depth``
+    are not applied to it (a log names a ``revision`` it is not at; :meth:`Repository.checkout`
+    switches). A clone of another remote, or any other files, raise
+    :class:`DirectoryNotEmptyError`; a clone that was interrupted is finished.
     """
+    with progress_reporter(progress, "Opening") as callback:
+        existing = _native.open_existing_clone(
+            repo,
+            local_dir,
+            token=token,
+            repo_type=repo_type,
+            revision=revision,
+            endpoint=endpoint,
+            pull=pull,
+            progress=callback,
+        )
+    if existing is not None:
+        return Repository(existing)
     _log.info("cloning %s into %s", repo if "@" not in repo else "<url>", local_dir or ".")
     with progress_reporter(progress, "Cloning") as callback:
         path = _native.clone(

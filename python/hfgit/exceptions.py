@@ -111,7 +111,50 @@ class NotARepositoryError(HfGitError):
 
 
 class DirectoryNotEmptyError(HfGitError, FileExistsError):
-    """A clone target that already holds files; nothing was written to it."""
+    """A clone target that already holds files, or a git work tree of another remote (for
+    ``clone`` and ``init``); nothing was written to it.
+
+    Cloning again into a finished clone of the same remote is not an error: ``clone`` opens it.
+    """
+
+
+class RevisionExistsError(HfGitError):
+    """A branch or tag was created under a name that is taken; nothing was changed.
+
+    ``revision`` is the name. Pass ``exist_ok=True`` to keep the existing one instead.
+    """
+
+    def __init__(self, message: str, *, revision: str | None = None) -> None:
+        super().__init__(message)
+        self.revision = revision
+
+
+class EntryNotFoundError(HfGitError, FileNotFoundError):
+    """A path that the given revision does not hold (``Repository.show``).
+
+    ``path`` and ``revision`` say which; the name follows huggingface_hub's error of that meaning.
+    """
+
+    def __init__(
+        self, message: str, *, path: str | None = None, revision: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.path = path
+        self.revision = revision
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else super().__str__()
+
+
+class BranchCheckedOutError(HfGitError):
+    """The branch to delete is checked out; check out another one first. Nothing was deleted."""
+
+
+class UnmergedBranchError(HfGitError):
+    """Deleting the branch would lose commits no other branch or remote branch has.
+
+    Nothing was deleted. Push or merge them first, or delete with ``force=True``.
+    """
 
 
 class DetachedHeadError(HfGitError):
@@ -153,9 +196,10 @@ class IgnoredPathError(InvalidArgumentError):
 
 
 class PathspecError(InvalidArgumentError):
-    """A path given to ``commit(paths=...)`` matches no file; nothing was committed.
+    """A path given to ``commit(paths=...)`` or ``restore(paths)`` matches no file; nothing was
+    committed or restored.
 
-    ``git add`` refuses such a pathspec too ("did not match any files").
+    ``git add`` and ``git restore`` refuse such a pathspec too ("did not match any files").
     """
 
 
@@ -182,6 +226,9 @@ class CloneInterruptedError(HfGitError):
     (LFS objects already downloaded are kept), or run :meth:`Repository.lfs_pull` there when only
     LFS files are missing. ``Repository(path)`` opens such a directory with a warning, so that
     ``lfs_pull`` can be called; every other operation raises this error until it is finished.
+
+    Also raised for a folder whose :func:`hfgit.init` was killed before it finished: run ``init``
+    on it again (its files are never changed by ``init``).
     """
 
 
@@ -228,9 +275,12 @@ class LfsTrackingError(LfsError, ValueError):
 
 
 class LfsObjectMissingError(LfsError):
-    """A pushed pointer's object is neither on the server nor in ``.git/lfs/objects``.
+    """An LFS object that is not in ``.git/lfs/objects`` where it is needed.
 
-    Nothing was pushed; fetch the object (``lfs_pull``) or re-add the file.
+    Raised by a push whose pointer's object is neither on the server nor local (nothing was
+    pushed; fetch the object with ``lfs_pull`` or re-add the file), and by
+    :meth:`Repository.show` for an LFS file whose content was never downloaded (``show`` does
+    not download: check that revision out first).
     """
 
 
@@ -268,11 +318,13 @@ class LfsStoreError(LfsError, _FileSystemError):
 
 __all__ = [
     "AuthenticationError",
+    "BranchCheckedOutError",
     "CertificateError",
     "CloneInterruptedError",
     "DetachedHeadError",
     "DirectoryNotEmptyError",
     "DivergedError",
+    "EntryNotFoundError",
     "HfGitError",
     "IgnoredPathError",
     "InsecureTransportError",
@@ -300,7 +352,9 @@ __all__ = [
     "RepositoryExistsError",
     "RepositoryLockedError",
     "RepositoryNotFoundError",
+    "RevisionExistsError",
     "RevisionNotFoundError",
     "SnapshotOverwrittenError",
+    "UnmergedBranchError",
     "WritePermissionError",
 ]

@@ -9,6 +9,8 @@ from concurrent.futures import Future
 from typing import Literal, Union, overload
 
 from . import _native
+from ._refs import BranchesAndTags
+from ._undo import UndoAndInspect
 from .progress import ProgressArg, progress_reporter
 from .results import (
     CommitInfo,
@@ -27,11 +29,13 @@ TokenArg = Union[str, bool, None]
 _log = logging.getLogger("hfgit")
 
 
-class Repository:
-    """A git work tree, usually one made by :func:`hfgit.clone`.
+class Repository(BranchesAndTags, UndoAndInspect):
+    """A git work tree, usually one made by :func:`hfgit.clone` or :func:`hfgit.init`.
 
     Opening a path that is not the top of a work tree raises :class:`NotARepositoryError`.
-    Properties are read fresh from disk on each access.
+    Properties are read fresh from disk on each access. Branches, tags, ``fetch`` and
+    ``checkout`` are described in ``hfgit._refs``; ``reset``, ``restore``, ``diff``, ``show``
+    and ``commit_url`` in ``hfgit._undo``.
     """
 
     def __init__(self, path: PathArg) -> None:

@@ -65,6 +65,17 @@ class PushResult:
         """True when the remote already had every commit."""
         return not any(update.changed for update in self.updates)
 
+    @property
+    def commit_url(self) -> str | None:
+        """The Hub page of the pushed commit (``{endpoint}/{prefix}{repo_id}/commit/{sha}``);
+        ``None`` for a push of a tag only."""
+        from . import _native
+
+        for update in self.updates:
+            if not update.ref.startswith("refs/tags/"):
+                return _native.hub_commit_url(self.remote_url, update.new)
+        return None
+
 
 @dataclass(frozen=True)
 class PullResult:
@@ -155,3 +166,48 @@ class CommitInfo:
     @property
     def date(self) -> _dt.datetime:
         return _dt.datetime.fromtimestamp(self.timestamp, tz=_dt.timezone.utc)
+
+
+@dataclass(frozen=True)
+class BranchInfo:
+    """One branch of :meth:`Repository.branches`.
+
+    ``name`` is ``"main"`` for a local branch and ``"origin/main"`` for a remote-tracking one
+    (``remote`` is then true); ``current`` marks the checked-out branch; ``upstream`` is the
+    remote-tracking branch a local one pulls from, if set.
+    """
+
+    name: str
+    commit: str
+    remote: bool = False
+    current: bool = False
+    upstream: str | None = None
+
+
+@dataclass(frozen=True)
+class TagInfo:
+    """One tag of :meth:`Repository.tags`: the commit it marks, and for an annotated tag
+    (``annotated``) its message."""
+
+    name: str
+    commit: str
+    annotated: bool = False
+    message: str | None = None
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """What :meth:`Repository.fetch` changed: remote-tracking branches and tags.
+
+    Each update is a :class:`RefUpdate`; ``old`` is ``None`` for a new ref. ``deleted`` names the
+    remote-tracking branches removed by ``prune=True``.
+    """
+
+    remote_url: str
+    updates: tuple[RefUpdate, ...] = ()
+    deleted: tuple[str, ...] = ()
+
+    @property
+    def up_to_date(self) -> bool:
+        """True when nothing changed."""
+        return not self.updates and not self.deleted

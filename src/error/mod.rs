@@ -97,9 +97,49 @@ pub enum HfGitError {
     #[error("{} holds a clone that was interrupted before it finished (the process was killed): its history or LFS files may be incomplete. Clone into the same directory again to finish it (LFS objects already downloaded are kept), or, if only LFS files are missing, run hfgit.Repository(path).lfs_pull().", path.display())]
     CloneInterrupted { path: PathBuf },
 
+    /// `hfgit.init()` on this folder was killed before it finished: HEAD may not be on the
+    /// remote's branch yet. The folder's own files were never changed.
+    #[error("{} was being made a work tree of its Hub repo by hfgit.init() when the process was killed, so its history may be incomplete. Run hfgit.init() on it again to finish (the folder's files are not changed).", path.display())]
+    InitInterrupted { path: PathBuf },
+
+    /// A clone or `init` target that is already a git work tree, of another remote or of none.
+    #[error("{} is already a git work tree ({detail}), so nothing was written to it. Clone into another directory, or delete its .git directory to start over.", path.display())]
+    OtherRepository { path: PathBuf, detail: String },
+
+    /// A branch or tag created under a name that is taken.
+    #[error("A {kind} named '{name}' already exists: choose another name, delete the old {kind} first, or pass exist_ok=True to keep it as it is.")]
+    RevisionExists { kind: &'static str, name: String },
+
+    /// The branch to delete is the one checked out.
+    #[error("Cannot delete branch '{name}': it is checked out in {}. Check out another branch first, then delete it.", path.display())]
+    BranchCheckedOut { name: String, path: PathBuf },
+
+    /// Deleting the branch would lose commits that no other branch and no remote branch has.
+    #[error("Branch '{name}' has {count} commit(s) that neither the checked-out branch nor any remote-tracking branch contains, so deleting it would lose them (nothing was deleted). Push or merge them first, or pass force=True to delete it anyway.")]
+    UnmergedBranch { name: String, count: usize },
+
+    /// A path that the named revision does not hold.
+    #[error("'{path}' does not exist in {revision}. Paths are relative to the top of the work tree, with '/' separators.")]
+    EntryNotFound { path: String, revision: String },
+
     /// Paths given to a commit that match no file, as `git add` says of a mistyped pathspec.
     #[error("These paths match no file in the work tree, the index or HEAD: {}. Check their spelling; paths are relative to the top of the work tree (or absolute inside it). Nothing was committed.", specs.join(", "))]
     PathspecNoMatch { specs: Vec<String> },
+
+    /// Paths given to `restore` that match no file of the source it restores from.
+    #[error("These paths match no file in {restored_from}: {}. Check their spelling; paths are relative to the top of the work tree (or absolute inside it). Nothing was restored.", specs.join(", "))]
+    PathspecNoMatchIn {
+        specs: Vec<String>,
+        restored_from: String,
+    },
+
+    /// A Git LFS file whose content is not in the local store, asked for without a download.
+    #[error("'{path}' at {revision} is a Git LFS file of {size} bytes whose content is not in .git/lfs/objects, and show() does not download. Check that revision out (repo.checkout(...)), which downloads its LFS files, or run repo.lfs_pull() when it is the checked-out one, then call show() again.")]
+    LfsNotDownloaded {
+        path: String,
+        revision: String,
+        size: u64,
+    },
 
     /// A commit path names files that `.gitignore` excludes (`git add` refuses them too).
     #[error("These paths are ignored by a .gitignore rule, so they were not committed: {}. Remove or narrow the rule (or add a `!` exception for them), then commit again.", paths.join(", "))]

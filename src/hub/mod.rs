@@ -2,11 +2,13 @@
 //! API (`api`): creating repos, `whoami`, pull requests.
 
 pub mod api;
+mod commit_url;
 mod coordinates;
 mod offline;
 mod repo_ref;
 mod transport_policy;
 
+pub use commit_url::commit_url;
 pub use coordinates::HubRepo;
 pub use offline::{ensure_online, is_offline};
 pub use repo_ref::{

@@ -33,8 +33,18 @@ pub fn class_name(err: &HfGitError) -> &'static str {
         HfGitError::InsecureTransport { .. } => "InsecureTransportError",
         HfGitError::InvalidInput(_) => "InvalidArgumentError",
         HfGitError::PathIgnored { .. } => "IgnoredPathError",
-        HfGitError::PathspecNoMatch { .. } => "PathspecError",
-        HfGitError::CloneInterrupted { .. } => "CloneInterruptedError",
+        HfGitError::PathspecNoMatch { .. } | HfGitError::PathspecNoMatchIn { .. } => {
+            "PathspecError"
+        }
+        HfGitError::LfsNotDownloaded { .. } => "LfsObjectMissingError",
+        HfGitError::CloneInterrupted { .. } | HfGitError::InitInterrupted { .. } => {
+            "CloneInterruptedError"
+        }
+        HfGitError::OtherRepository { .. } => "DirectoryNotEmptyError",
+        HfGitError::RevisionExists { .. } => "RevisionExistsError",
+        HfGitError::BranchCheckedOut { .. } => "BranchCheckedOutError",
+        HfGitError::UnmergedBranch { .. } => "UnmergedBranchError",
+        HfGitError::EntryNotFound { .. } => "EntryNotFoundError",
         HfGitError::RepositoryLocked { .. } | HfGitError::ConcurrentChange { .. } => {
             "RepositoryLockedError"
         }
@@ -113,6 +123,11 @@ fn build(py: Python<'_>, err: HfGitError) -> PyErr {
                 if let Some(path) = path {
                     kwargs.set_item("filename", path.to_string_lossy().as_ref())?;
                 }
+            }
+            HfGitError::RevisionExists { name, .. } => kwargs.set_item("revision", name)?,
+            HfGitError::EntryNotFound { path, revision } => {
+                kwargs.set_item("path", path)?;
+                kwargs.set_item("revision", revision)?;
             }
             HfGitError::RebaseConflict { paths, .. } => {
                 kwargs.set_item("paths", paths.clone())?;

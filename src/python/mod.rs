@@ -11,7 +11,10 @@ mod errors;
 mod hub;
 mod inspect;
 mod operations;
+mod refs;
+mod setup;
 mod snapshot;
+mod undo;
 
 use pyo3::prelude::*;
 
@@ -23,6 +26,9 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     hub::register(module)?;
     inspect::register(module)?;
     snapshot::register(module)?;
+    refs::register(module)?;
+    undo::register(module)?;
+    setup::register(module)?;
     Ok(())
 }
 

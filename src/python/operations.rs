@@ -270,7 +270,7 @@ fn lfs_prune<'py>(
 
 /// `lfs=None` → what git-lfs's settings say, `True` → everything, `False` → nothing, a list of
 /// patterns → only those.
-fn lfs_selection(lfs: Option<&Bound<'_, PyAny>>) -> PyResult<LfsSelection> {
+pub(super) fn lfs_selection(lfs: Option<&Bound<'_, PyAny>>) -> PyResult<LfsSelection> {
     let Some(lfs) = lfs.filter(|v| !v.is_none()) else {
         return Ok(LfsSelection::Settings);
     };

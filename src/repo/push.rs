@@ -367,7 +367,7 @@ fn gave_up(refused: HfGitError) -> HfGitError {
 
 /// A connection that broke while the pack was sent or the answer awaited leaves the outcome
 /// unknown: the server may have applied the push. Say so, and that a second push is safe.
-fn may_have_landed(err: HfGitError) -> HfGitError {
+pub(super) fn may_have_landed(err: HfGitError) -> HfGitError {
     match err {
         HfGitError::Network { detail }
             if detail.contains("status code") || detail.contains("answered HTTP") =>
@@ -391,7 +391,11 @@ fn may_have_landed(err: HfGitError) -> HfGitError {
 }
 
 /// A refused ref: a read-only token is an authentication problem, anything else a rejection.
-fn rejection_error(rejection: RefRejection, remote_messages: &str, target: &str) -> HfGitError {
+pub(super) fn rejection_error(
+    rejection: RefRejection,
+    remote_messages: &str,
+    target: &str,
+) -> HfGitError {
     let reason = if remote_messages.is_empty() {
         rejection.reason
     } else {
