@@ -51,7 +51,7 @@ pub fn upload_pushed_objects(
         Operation::Upload,
         monitor,
     )?;
-    let remote = LfsRemote::new(&endpoint.url, endpoint.token)?;
+    let remote = LfsRemote::for_repo(&endpoint.url, endpoint.token, repo)?;
     Ok(upload(&remote, items, config, monitor)?)
 }
 
