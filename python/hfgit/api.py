@@ -61,6 +61,14 @@ def clone(
     (``["*.json", "model-0000*"]``) downloads only those. :meth:`Repository.lfs_pull` fetches the
     rest later. Raises :class:`LfsError` when a setting names an LFS server that is not an
     ``http(s)://`` URL.
+
+    The network settings are the README's "Networks": proxies (``HTTPS_PROXY``, ``HTTP_PROXY``,
+    ``ALL_PROXY``, ``NO_PROXY``, git config ``http.proxy``), the Hub's rate limits (a 429 is
+    waited out as the Hub asks, up to ``HFGIT_RATE_LIMIT_MAX_WAIT`` seconds per request, default
+    300) and timeouts (``HF_HUB_DOWNLOAD_TIMEOUT``, ``HF_HUB_ETAG_TIMEOUT``, in seconds). Raises
+    :class:`ProxyError` when the proxy refuses or cannot be reached, :class:`RateLimitedError`
+    when the Hub asks to wait longer than that cap, and :class:`NetworkError` for other network
+    failures (a timeout included).
     """
     _log.info("cloning %s into %s", repo if "@" not in repo else "<url>", local_dir or ".")
     with progress_reporter(progress, "Cloning") as callback:
@@ -221,6 +229,10 @@ def push(
     ``force=True`` raises :class:`InvalidArgumentError`. Until a rebase has succeeded, only LFS
     uploads and the remote-tracking ref (``origin/main``) change; the rebase then moves the
     branch, index and work tree together (see :meth:`Repository.pull`).
+
+    Proxies, rate limits and timeouts are as for :func:`clone`; a push rate-limited (429) before
+    its refs were sent is sent again after the wait, but a pack the Hub refuses with 429 is not:
+    that raises :class:`RateLimitedError` at once, with nothing applied on the server.
 
     ``blocking=False`` returns a :class:`concurrent.futures.Future` at once; it resolves to the
     :class:`PushResult`, and any error arrives through it.

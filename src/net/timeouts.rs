@@ -69,6 +69,8 @@ impl HttpTimeouts {
 
 /// The timeouts of git's smart HTTP: `HF_HUB_DOWNLOAD_TIMEOUT`, else [`CONNECT`] and [`GIT_READ`].
 pub fn git_from_environment() -> Result<Timeouts, InvalidSetting> {
+    // Not used by git, but a bad value is reported whichever traffic reads it first.
+    seconds_from_env(METADATA_VARIABLE)?;
     Ok(match seconds_from_env(DOWNLOAD_VARIABLE)? {
         Some(limit) => Timeouts {
             connect: limit,

@@ -249,7 +249,9 @@ impl RemoteSession {
         if let Some(error) = self.proxy_failure(err) {
             return error;
         }
-        if err.message().contains("status code: 429") {
+        // libgit2's words for a 429, or the TCP stream's for one that cut a request short.
+        if err.message().contains("status code: 429") || err.message().contains("answered HTTP 429")
+        {
             return rate_limit::rate_limited(target, requested_wait.flatten());
         }
         match self.broker.outcome() {

@@ -521,11 +521,13 @@ fn peer_closed(socket: &TcpStream) -> bool {
 /// answer is often already in the receive buffer: read its status line, without waiting. Only
 /// plain HTTP can be read here; under TLS the bytes are encrypted and this gives `None`.
 fn early_reply_status(socket: &TcpStream) -> Option<String> {
-    let mut head = [0u8; 256];
+    let mut head = [0u8; 4096];
     socket.set_nonblocking(true).ok()?;
     let peeked = socket.peek(&mut head);
     let _ = socket.set_nonblocking(false);
     let head = &head[..peeked.ok()?];
+    // A 429 refusing a push this way still says how long to wait.
+    note_rate_limit(head);
     let line = std::str::from_utf8(head).ok()?.lines().next()?;
     let status = line.strip_prefix("HTTP/1.")?.get(2..)?.trim();
     status
