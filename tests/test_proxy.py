@@ -61,7 +61,9 @@ def test_clone_push_and_lfs_over_plain_http_go_through_the_proxy_as_absolute_uri
     monkeypatch.setenv("HTTP_PROXY", proxy.url)
 
     weights = push_weights(hub, repo_id, tmp_path / "first")
-    hfgit.clone(repo_id, tmp_path / "second", token=hub.write_token, endpoint=hub.endpoint)
+    hfgit.clone(
+        repo_id, tmp_path / "second", token=hub.write_token, endpoint=hub.endpoint, revision="main"
+    )
 
     assert (tmp_path / "second" / "model.bin").read_bytes() == weights
     repo_url = hub.repo_url(repo_id)

@@ -111,11 +111,14 @@ impl Proxy {
         let credentials = (!user.is_empty() || password.is_some()).then(|| {
             SecretString::from(format!("{user}:{}", password.clone().unwrap_or_default()))
         });
+        // Messages never hold the password (proxies are named by `display`); masking it anywhere
+        // it might still appear is the second line of defence. A password of a few characters
+        // would mask the same letters in every message, so those are left to the first line.
         let mut redaction = Vec::new();
         for secret in [password, url.password().map(str::to_owned)]
             .into_iter()
             .flatten()
-            .filter(|secret| !secret.is_empty())
+            .filter(|secret| secret.chars().count() >= 4)
         {
             redaction.push(SecretGuard::register(&SecretString::from(secret)));
         }

@@ -549,3 +549,45 @@ unsafe extern "C" fn stream_free(stream: *mut GitStream) {
         drop(Box::from_raw(stream.cast::<NoDelayStream>()));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_requests_are_told_from_tls_records_and_bodies() {
+        assert!(starts_a_request(b"GET /a/info/refs HTTP/1.1\r\n"));
+        assert!(starts_a_request(
+            b"POST http://h/a/git-upload-pack HTTP/1.1\r\n"
+        ));
+        assert!(starts_a_request(b"CONNECT h:443 HTTP/1.1\r\n"));
+        assert!(!starts_a_request(b"\x16\x03\x01\x02\x00"));
+        assert!(!starts_a_request(b"0032want 1234"));
+        assert!(!starts_a_request(b"PACK\x00\x00"));
+    }
+
+    #[test]
+    fn proxy_credentials_go_after_the_request_line_once() {
+        let secret = SecretString::from("Basic YTpi".to_owned());
+        let request = b"CONNECT h:443 HTTP/1.1\r\nHost: h:443\r\n\r\n";
+        let sent = with_proxy_authorization(request, &secret).unwrap();
+        assert_eq!(
+            sent,
+            b"CONNECT h:443 HTTP/1.1\r\nProxy-Authorization: Basic YTpi\r\nHost: h:443\r\n\r\n"
+        );
+        let answered = b"GET http://h/ HTTP/1.1\r\nproxy-authorization: Basic x\r\n\r\n";
+        assert_eq!(with_proxy_authorization(answered, &secret), None);
+    }
+
+    #[test]
+    fn a_429_head_read_in_the_clear_leaves_the_wait_it_asks_for() {
+        let _ = take_requested_wait();
+        note_rate_limit(b"HTTP/1.1 429 Too Many Requests\r\nRateLimit: \"api\";r=0;t=41\r\n\r\n{}");
+        assert_eq!(take_requested_wait(), Some(Some(Duration::from_secs(42))));
+        assert_eq!(take_requested_wait(), None);
+        note_rate_limit(b"HTTP/1.1 429 Too Many Requests\r\nContent-Length: 0\r\n\r\n");
+        assert_eq!(take_requested_wait(), Some(None));
+        note_rate_limit(b"HTTP/1.1 200 OK\r\nRetry-After: 5\r\n\r\n");
+        assert_eq!(take_requested_wait(), None);
+    }
+}

@@ -114,6 +114,17 @@ impl HttpClient {
         })
     }
 
+    /// A client with `timeouts`, no proxy and the platform's roots, whatever the environment says.
+    #[cfg(test)]
+    pub(crate) fn with_timeouts(timeouts: HttpTimeouts) -> Self {
+        let proxies = Arc::new(ProxySettings::default());
+        Self {
+            agent: agent(RootCerts::PlatformVerifier, timeouts.transfer, &proxies),
+            proxies,
+            timeouts,
+        }
+    }
+
     /// Make one attempt (following a GET's redirects). A 2xx answer comes back for the caller to
     /// read; anything else is a [`Failure`] that says whether trying again may help. Bytes of a
     /// file payload count as progress, and are taken back out if the attempt fails.
