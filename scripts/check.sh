@@ -9,9 +9,11 @@ cd "$(dirname "$0")/.."
 step() { printf '\n==> %s\n' "$*"; }
 
 step "system tools"
-# git and git-lfs are the other side of the interop tests (LocalHub also serves through git).
-if ! command -v git >/dev/null || ! git lfs version >/dev/null 2>&1; then
-    apt-get update -qq && apt-get install -y -qq git git-lfs
+# git and git-lfs are the other side of the interop tests (LocalHub also serves through git);
+# tinyproxy is the real proxy the proxy tests start on 127.0.0.1 (tests/tinyproxy.py).
+if ! command -v git >/dev/null || ! git lfs version >/dev/null 2>&1 \
+    || ! { command -v tinyproxy >/dev/null || [ -x /usr/bin/tinyproxy ]; }; then
+    apt-get update -qq && apt-get install -y -qq git git-lfs tinyproxy
 fi
 # xfsprogs makes the XFS image (reflink=1) on which tests/test_reflink.py commits for real.
 if ! command -v mkfs.xfs >/dev/null; then
@@ -19,6 +21,7 @@ if ! command -v mkfs.xfs >/dev/null; then
 fi
 git --version
 git lfs version
+tinyproxy -v
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 
 step "build and install hfgit-native with its test extras"

@@ -40,6 +40,13 @@ def isolated_hf_env(
         "HF_ENDPOINT",
         "HF_HUB_DISABLE_IMPLICIT_TOKEN",
         "REQUESTS_CA_BUNDLE",
+        # The network settings of the machine (a proxy, timeouts) stay out of the tests too.
+        *(f"{name}_proxy" for name in ("http", "https", "all", "no")),
+        *(f"{name}_PROXY" for name in ("HTTP", "HTTPS", "ALL", "NO")),
+        "HF_HUB_USER_AGENT_ORIGIN",
+        "HF_HUB_DOWNLOAD_TIMEOUT",
+        "HF_HUB_ETAG_TIMEOUT",
+        "HFGIT_RATE_LIMIT_MAX_WAIT",
     ):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("HF_HOME", str(tmp_path_factory.mktemp("hf_home")))

@@ -78,6 +78,13 @@ def clone(
     are not applied to it (a log names a ``revision`` it is not at; :meth:`Repository.checkout`
     switches). A clone of another remote, or any other files, raise
     :class:`DirectoryNotEmptyError`; a clone that was interrupted is finished.
+    The network settings are the README's "Networks": proxies (``HTTPS_PROXY``, ``HTTP_PROXY``,
+    ``ALL_PROXY``, ``NO_PROXY``, git config ``http.proxy``), the Hub's rate limits (a 429 is
+    waited out as the Hub asks, up to ``HFGIT_RATE_LIMIT_MAX_WAIT`` seconds per request, default
+    300) and timeouts (``HF_HUB_DOWNLOAD_TIMEOUT``, ``HF_HUB_ETAG_TIMEOUT``, in seconds). Raises
+    :class:`ProxyError` when the proxy refuses or cannot be reached, :class:`RateLimitedError`
+    when the Hub asks to wait longer than that cap, and :class:`NetworkError` for other network
+    failures (a timeout included).
     """
     with progress_reporter(progress, "Opening") as callback:
         existing = _native.open_existing_clone(
@@ -289,6 +296,10 @@ def push(
     :class:`PullRequestForbiddenError` when the Hub refuses to open a pull request (pull requests
     disabled on the repo, or not allowed to the token); :class:`OfflineModeError` when
     ``HF_HUB_OFFLINE`` is set (before any request).
+
+    Proxies, rate limits and timeouts are as for :func:`clone`; a push rate-limited (429) before
+    its refs were sent is sent again after the wait, but a pack the Hub refuses with 429 is not:
+    that raises :class:`RateLimitedError` at once, with nothing applied on the server.
 
     ``blocking=False`` returns a :class:`concurrent.futures.Future` at once; it resolves to the
     :class:`PushResult`, and any error arrives through it.

@@ -102,6 +102,36 @@ class CertificateError(NetworkError):
     """The server's TLS certificate is not trusted (see SSL_CERT_FILE / REQUESTS_CA_BUNDLE)."""
 
 
+class ProxyError(NetworkError):
+    """The proxy, not the Hub, failed the request.
+
+    It refused it (403 to a tunnel, 407 for credentials it did not get or did not accept) or could
+    not be reached. ``proxy`` names it as ``scheme://host:port`` (never with credentials), and the
+    message says which setting chose it (``HTTPS_PROXY``, ``HTTP_PROXY``, ``ALL_PROXY``, git config
+    ``http.proxy``) and what to do. The README's "Networks" section has the rules.
+    """
+
+    def __init__(self, message: str, *, proxy: str | None = None) -> None:
+        super().__init__(message)
+        self.proxy = proxy
+
+
+class RateLimitedError(NetworkError):
+    """The Hub kept answering 429 Too Many Requests for longer than hfgit may wait.
+
+    The Hub counts requests in 5-minute windows. hfgit waits as long as the server asks (its
+    ``RateLimit`` header, else ``Retry-After``), up to ``HFGIT_RATE_LIMIT_MAX_WAIT`` seconds for one
+    request (default 300; 0: never wait), and raises this error when a wait would go past that.
+    ``retry_after`` is how many seconds the server asked to wait, or None when it did not say.
+    A push whose pack was refused with 429 raises it without waiting (nothing was applied).
+    Requests made with a token get higher limits.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class NothingToCommitError(HfGitError):
     """The work tree matches HEAD; pass ``allow_empty=True`` to commit anyway."""
 
@@ -346,9 +376,11 @@ __all__ = [
     "NothingToCommitError",
     "OfflineModeError",
     "PathspecError",
+    "ProxyError",
     "PullRequestForbiddenError",
     "PullRequestNotFoundError",
     "PushRejectedError",
+    "RateLimitedError",
     "RepositoryExistsError",
     "RepositoryLockedError",
     "RepositoryNotFoundError",

@@ -204,7 +204,8 @@ class Repository(BranchesAndTags, UndoAndInspect):
 
         Also raises :class:`DetachedHeadError` when no branch is checked out,
         :class:`RepositoryLockedError` when another call is writing the index,
-        :class:`NetworkError` / :class:`AuthenticationError` from the fetch, and
+        :class:`NetworkError` / :class:`AuthenticationError` from the fetch (its subclasses
+        :class:`ProxyError` and :class:`RateLimitedError` as for :func:`hfgit.clone`), and
         :class:`LfsError` subclasses from the LFS download (before anything moved).
         """
         with progress_reporter(progress, "Pulling") as callback:

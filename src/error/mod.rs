@@ -38,6 +38,21 @@ pub enum HfGitError {
     #[error("Network error: {detail}")]
     Network { detail: String },
 
+    /// The proxy refused the request (403 on a tunnel, 407), or could not be reached. `proxy` is
+    /// `scheme://host:port`, never with credentials; `detail` says what to do.
+    #[error("Proxy error at {proxy}: {detail}")]
+    Proxy { proxy: String, detail: String },
+
+    /// The Hub kept answering 429 longer than hfgit may wait (`HFGIT_RATE_LIMIT_MAX_WAIT`), or
+    /// refused a push that cannot be sent again safely. `retry_after` is what the server asked
+    /// to wait, when it said.
+    #[error("Rate limited by the Hub at {target}: {detail}")]
+    RateLimited {
+        target: String,
+        retry_after: Option<std::time::Duration>,
+        detail: String,
+    },
+
     /// TLS could not be established because the server's certificate is not trusted.
     #[error("Certificate error: {detail}. If you are behind a proxy with its own CA, point SSL_CERT_FILE or REQUESTS_CA_BUNDLE at its certificate bundle.")]
     Certificate { detail: String },
@@ -239,6 +254,21 @@ impl HfGitError {
             context: format!("{what} {}", path.display()),
             path: Some(path.to_path_buf()),
             source,
+        }
+    }
+}
+
+impl From<crate::net::InvalidSetting> for HfGitError {
+    fn from(setting: crate::net::InvalidSetting) -> Self {
+        Self::InvalidInput(setting.detail)
+    }
+}
+
+impl From<crate::net::proxy::ProxyProblem> for HfGitError {
+    fn from(problem: crate::net::proxy::ProxyProblem) -> Self {
+        Self::Proxy {
+            proxy: problem.proxy,
+            detail: problem.detail,
         }
     }
 }

@@ -65,7 +65,7 @@ pub fn upload_pushed_objects(
         Operation::Upload,
         monitor,
     )?;
-    let remote = LfsRemote::new(&endpoint.url, endpoint.token)?;
+    let remote = LfsRemote::for_repo(&endpoint.url, endpoint.token, repo)?;
     let restorer = copies.as_ref().map(|copies| copies as &dyn ObjectSource);
     Ok(upload_restoring(&remote, items, restorer, config, monitor)?)
 }

@@ -23,6 +23,8 @@ pub fn class_name(err: &HfGitError) -> &'static str {
         HfGitError::RevisionNotFound { .. } => "RevisionNotFoundError",
         HfGitError::PushRejected { .. } => "PushRejectedError",
         HfGitError::Network { .. } => "NetworkError",
+        HfGitError::Proxy { .. } => "ProxyError",
+        HfGitError::RateLimited { .. } => "RateLimitedError",
         HfGitError::Certificate { .. } => "CertificateError",
         HfGitError::NothingToCommit { .. } => "NothingToCommitError",
         HfGitError::NotARepository { .. } => "NotARepositoryError",
@@ -76,6 +78,9 @@ fn lfs_class_name(err: &LfsError) -> &'static str {
         LfsError::Server { .. } | LfsError::Network { .. } | LfsError::Protocol { .. } => {
             "LfsTransferError"
         }
+        LfsError::Proxy { .. } => "ProxyError",
+        LfsError::RateLimited { .. } => "RateLimitedError",
+        LfsError::InvalidSetting { .. } => "InvalidArgumentError",
         _ => "LfsError",
     }
 }
@@ -134,6 +139,13 @@ fn build(py: Python<'_>, err: HfGitError) -> PyErr {
             }
             HfGitError::RepositoryLocked { path, .. } => {
                 kwargs.set_item("filename", path.to_string_lossy().as_ref())?;
+            }
+            HfGitError::Proxy { proxy, .. } | HfGitError::Lfs(LfsError::Proxy { proxy, .. }) => {
+                kwargs.set_item("proxy", redact_text(proxy))?;
+            }
+            HfGitError::RateLimited { retry_after, .. }
+            | HfGitError::Lfs(LfsError::RateLimited { retry_after, .. }) => {
+                kwargs.set_item("retry_after", retry_after.map(|wait| wait.as_secs_f64()))?;
             }
             _ => {}
         }

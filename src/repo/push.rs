@@ -15,6 +15,7 @@
 //! A push can also go to a pull request's `refs/pr/N` instead of a branch, opening the pull
 //! request first when asked to (see [`super::pull_request`]).
 
+use std::cell::Cell;
 use std::path::PathBuf;
 
 use git2::{Direction, Oid, Repository};
@@ -32,7 +33,7 @@ use crate::hub::api::discussions::PullRequest;
 use crate::lfs::publish::upload_pushed_objects;
 use crate::lfs::transfer::TransferConfig;
 use crate::progress::{Monitor, Phase};
-use crate::remote::{RefRejection, RemoteSession};
+use crate::remote::{retrying_rate_limits, RefRejection, RemoteSession};
 
 /// How many times one `push(rebase=True)` fetches and rebases before it gives up on a remote that
 /// keeps moving.
@@ -139,15 +140,18 @@ pub fn push(mut request: PushRequest, monitor: &Monitor) -> Result<PushOutcome> 
         .map_err(|err| write_forbidden(err, remote_url.as_str(), &upstream.remote_ref()))?;
         lfs_objects += lfs.transferred;
         lfs_bytes += lfs.bytes;
-        let refused = match send(
-            &repo,
-            &upstream,
-            local_tip,
-            &request,
-            &remote_url,
-            token.clone(),
-            monitor,
-        )? {
+        let refused = match retrying_rate_limits(monitor, |may_retry| {
+            send(
+                &repo,
+                &upstream,
+                local_tip,
+                &request,
+                &remote_url,
+                token.clone(),
+                may_retry,
+                monitor,
+            )
+        })? {
             Sent::Accepted { url, old } => {
                 repo.reference(&upstream.tracking_ref(), local_tip, true, "update by push")?;
                 monitor.report(Phase::Done, 1, 1, monitor.snapshot().bytes);
@@ -223,7 +227,9 @@ enum Sent {
 /// List the remote's refs and push `local_tip` to the upstream branch, on one connection: the
 /// token is offered once, and an up-to-date branch costs one request, as with `git push`,
 /// instead of a receive-pack round. With `rebase`, a remote tip the local branch does not
-/// contain is refused here, before any pack is built.
+/// contain is refused here, before any pack is built. `may_retry` goes false once the refs are
+/// about to be sent: a rate limit after that point is not waited out and sent again.
+#[allow(clippy::too_many_arguments)]
 fn send(
     repo: &Repository,
     upstream: &Upstream,
@@ -231,9 +237,10 @@ fn send(
     request: &PushRequest,
     remote_url: &Url,
     token: Option<SecretString>,
+    may_retry: &Cell<bool>,
     monitor: &Monitor,
 ) -> Result<Sent> {
-    let session = RemoteSession::new(remote_url.clone(), token)?;
+    let session = RemoteSession::for_repo(repo, remote_url.clone(), token)?;
     let refspec = format!(
         "{}{}:{}",
         if request.force { "+" } else { "" },
@@ -253,7 +260,11 @@ fn send(
         other => Err(other),
     };
     let mut connection = remote
-        .connect_auth(Direction::Push, Some(session.callbacks(monitor)), None)
+        .connect_auth(
+            Direction::Push,
+            Some(session.callbacks(monitor)),
+            Some(session.proxy_options()),
+        )
         .map_err(fail)?;
     let remote_tip = connection
         .list()
@@ -278,11 +289,12 @@ fn send(
         }
     }
     let mut options = session.push_options(monitor);
+    may_retry.set(false);
     if let Err(err) = connection
         .remote()
         .push(&[refspec.as_str()], Some(&mut options))
     {
-        return refused(may_have_landed(fail(err)));
+        return refused(may_have_landed(pack_refused(fail(err))));
     }
     drop(options);
     if let Some(rejection) = session.take_rejections().into_iter().next() {
@@ -360,6 +372,30 @@ fn gave_up(refused: HfGitError) -> HfGitError {
                  push stopped; your commits are kept (rebased on the remote's commits of the \
                  last attempt), and pushing again with rebase=True continues"
             ),
+        },
+        other => other,
+    }
+}
+
+/// A 429 to the pack itself: the server refused it, so nothing was applied, and it is not sent
+/// again by itself (a push is retried only before its refs go out).
+fn pack_refused(err: HfGitError) -> HfGitError {
+    match err {
+        HfGitError::RateLimited {
+            target,
+            retry_after,
+            detail,
+        } => HfGitError::RateLimited {
+            detail: format!(
+                "{detail} to the push itself, so nothing was applied; hfgit does not send a push \
+                 again once its refs went out. Push again {}",
+                match retry_after {
+                    Some(wait) => format!("in {} s", crate::net::rate_limit::seconds(wait)),
+                    None => "in a few minutes".to_owned(),
+                }
+            ),
+            target,
+            retry_after,
         },
         other => other,
     }

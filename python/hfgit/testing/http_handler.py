@@ -304,6 +304,8 @@ class HubRequestHandler(BaseHTTPRequestHandler):
             status=None,
             authorization=identity.scheme,
             token_scope=identity.scope,
+            user_agent=self.headers.get("User-Agent"),
+            via=self.headers.get("Via"),
         )
         if path.startswith(lfs_http.STORAGE_PREFIX) and "Authorization" in self.headers:
             # Storage URLs authorize themselves; a client sending credentials there would leak
@@ -326,7 +328,14 @@ class HubRequestHandler(BaseHTTPRequestHandler):
                 if path.startswith(lfs_http.STORAGE_PREFIX):
                     # Uploads can be large: read them so the client sees the status, not a reset.
                     self.discard_body(lfs_http.DISCARD_LIMIT)
-                self.send_text(fault.status, f"LocalHub injected fault: HTTP {fault.status}\n")
+                body = fault.body or f"LocalHub injected fault: HTTP {fault.status}\n"
+                json_body = body.startswith("{")
+                self.send_text(
+                    fault.status,
+                    body,
+                    list(fault.headers),
+                    content_type="application/json" if json_body else "text/plain; charset=utf-8",
+                )
                 return
             self._route(path, query, identity)
         except BadRequestError as exc:

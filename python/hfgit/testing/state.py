@@ -30,7 +30,9 @@ class RequestRecord:
     `status` is the status LocalHub answered with, or None when it sent no response (a dropped
     connection, or a client that went away). `authorization` is only the scheme ("Basic",
     "Bearer", or "unsupported"), never the credentials. `token_scope` is the scope of the token
-    when it was valid, else None.
+    when it was valid, else None. `user_agent` and `via` are those request headers as received
+    (None when absent): a forwarding proxy adds `Via`, so a plain-http request that came through
+    one says so; a `CONNECT` tunnel leaves no trace here.
     """
 
     method: str
@@ -39,6 +41,8 @@ class RequestRecord:
     status: int | None
     authorization: str | None
     token_scope: str | None
+    user_agent: str | None = None
+    via: str | None = None
 
 
 @dataclass(frozen=True)

@@ -126,6 +126,7 @@ impl HubApi {
             max_attempts: self.get_attempts,
             initial_backoff: Duration::from_secs(1),
             max_backoff: Duration::from_secs(4),
+            rate_limit_max_wait: rate_limit_cap()?,
         };
         self.call(Method::Get, url, None, policy, monitor)
     }
@@ -141,6 +142,7 @@ impl HubApi {
             max_attempts: 1,
             initial_backoff: Duration::ZERO,
             max_backoff: Duration::ZERO,
+            rate_limit_max_wait: rate_limit_cap()?,
         };
         let body = serde_json::to_vec(body).expect("a JSON value always serializes");
         self.call(Method::Post, url, Some(&body), once, monitor)
@@ -190,6 +192,9 @@ impl HubApi {
             Failure::Transport { detail, .. } => ApiError::Other(HfGitError::Network {
                 detail: format!("{detail} while {}", during()),
             }),
+            failure @ (Failure::RateLimited(_) | Failure::Proxy { .. }) => {
+                ApiError::Other(HfGitError::Lfs(failure.into_error(&during(), false)))
+            }
             Failure::Fatal(LfsError::Cancelled) => ApiError::Other(HfGitError::Cancelled),
             Failure::Fatal(other) => ApiError::Other(HfGitError::Network {
                 detail: format!("{other} while {}", during()),
@@ -204,6 +209,12 @@ impl HubApi {
             })
         })
     }
+}
+
+/// How long a 429 of the Hub API may be waited out (`HFGIT_RATE_LIMIT_MAX_WAIT`).
+fn rate_limit_cap() -> std::result::Result<Duration, ApiError> {
+    crate::net::rate_limit::max_wait_from_env()
+        .map_err(|err| ApiError::Other(HfGitError::Lfs(err.into())))
 }
 
 impl ApiError {

@@ -8,7 +8,9 @@
 //! - `upload` / `multipart` / `download`: the transfers themselves, streamed from and to files
 //!   with bounded buffers, on a small pool of threads (`pool`);
 //! - `retry`: 408/429/5xx and broken connections are retried with backoff, other 4xx are final;
-//! - `client`: one HTTP attempt on a shared agent that trusts the same CA bundles as libgit2.
+//! - `client`: one HTTP attempt on a shared agent that trusts the same CA bundles as libgit2, with
+//!   the proxy, User-Agent and timeouts of [`crate::net`]; `forward` sends plain-http requests to
+//!   a proxy in absolute form.
 //!
 //! No async runtime: each transfer is a blocking request on one of `concurrency` threads, which is
 //! all a handful of parallel uploads needs, and keeps cancellation a matter of checking a flag.
@@ -16,6 +18,7 @@
 mod batch;
 mod client;
 mod download;
+mod forward;
 mod multipart;
 mod pool;
 mod presence;
@@ -59,6 +62,9 @@ pub struct TransferConfig {
     pub initial_backoff: Duration,
     /// The longest wait between attempts (a server's `Retry-After` may ask for up to 60 s).
     pub max_backoff: Duration,
+    /// How long one request may wait in all for the Hub's rate limits (429) to lift; `None`:
+    /// `HFGIT_RATE_LIMIT_MAX_WAIT` seconds, else 5 minutes (see [`crate::net::rate_limit`]).
+    pub rate_limit_max_wait: Option<Duration>,
 }
 
 impl Default for TransferConfig {
@@ -69,17 +75,23 @@ impl Default for TransferConfig {
             max_attempts: 5,
             initial_backoff: Duration::from_secs(1),
             max_backoff: Duration::from_secs(8),
+            rate_limit_max_wait: None,
         }
     }
 }
 
 impl TransferConfig {
-    pub(crate) fn policy(&self) -> RetryPolicy {
-        RetryPolicy {
+    pub(crate) fn policy(&self) -> Result<RetryPolicy, LfsError> {
+        let rate_limit_max_wait = match self.rate_limit_max_wait {
+            Some(cap) => cap,
+            None => crate::net::rate_limit::max_wait_from_env()?,
+        };
+        Ok(RetryPolicy {
             max_attempts: self.max_attempts,
             initial_backoff: self.initial_backoff,
             max_backoff: self.max_backoff,
-        }
+            rate_limit_max_wait,
+        })
     }
 }
 
@@ -142,7 +154,7 @@ pub fn upload_restoring(
     empty.iter().for_each(|_| tracker.object_skipped());
     let ctx = Context {
         remote,
-        policy: config.policy(),
+        policy: config.policy()?,
         tracker: &tracker,
         ref_name: config.ref_name.as_deref(),
     };
@@ -169,7 +181,7 @@ pub fn download(
     present.iter().for_each(|_| tracker.object_skipped());
     let ctx = Context {
         remote,
-        policy: config.policy(),
+        policy: config.policy()?,
         tracker: &tracker,
         ref_name: config.ref_name.as_deref(),
     };

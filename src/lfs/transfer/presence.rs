@@ -22,7 +22,7 @@ pub fn present_on_server(
     monitor: &Monitor,
 ) -> Result<HashSet<Oid256>, LfsError> {
     let tracker = Tracker::new(monitor, Phase::LfsVerify, pointers.len() as u64);
-    let policy = config.policy();
+    let policy = config.policy()?;
     let mut present = HashSet::new();
     for chunk in pointers.chunks(BATCH_SIZE) {
         tracker.check()?;

@@ -52,6 +52,25 @@ impl LfsRemote {
     /// Refuses a token over plain http to anything but this machine, and reads the CA bundles named
     /// by `REQUESTS_CA_BUNDLE` / `SSL_CERT_FILE` now, so a bad bundle fails before any transfer.
     pub fn new(endpoint: &Url, token: Option<SecretString>) -> Result<Self, LfsError> {
+        Self::with_git_config(endpoint, token, None)
+    }
+
+    /// The same for a repository: its git config may name a proxy (`http.proxy`,
+    /// `http.<url>.proxy`), which the LFS traffic then uses as git's does.
+    pub fn for_repo(
+        endpoint: &Url,
+        token: Option<SecretString>,
+        repo: &git2::Repository,
+    ) -> Result<Self, LfsError> {
+        let config = repo.config().and_then(|mut config| config.snapshot()).ok();
+        Self::with_git_config(endpoint, token, config.as_ref())
+    }
+
+    fn with_git_config(
+        endpoint: &Url,
+        token: Option<SecretString>,
+        git: Option<&git2::Config>,
+    ) -> Result<Self, LfsError> {
         let base = api_base(endpoint)?;
         if token.is_some() && base.scheme() == "http" && !is_loopback_host(&base) {
             return Err(LfsError::InsecureTransport {
@@ -63,7 +82,7 @@ impl LfsRemote {
             .map(|token| SecretString::from(format!("Bearer {}", token.expose_secret())));
         let basic = token.as_ref().map(|token| {
             let pair = format!("{TOKEN_USERNAME}:{}", token.expose_secret());
-            SecretString::from(format!("Basic {}", base64(pair.as_bytes())))
+            SecretString::from(crate::net::basic_credentials(&pair))
         });
         let redaction = token
             .iter()
@@ -76,7 +95,7 @@ impl LfsRemote {
             bearer,
             basic,
             basic_only: AtomicBool::new(false),
-            http: HttpClient::from_environment()?,
+            http: HttpClient::with_git_config(git)?,
             _redaction: redaction,
         })
     }
@@ -158,29 +177,6 @@ pub(crate) fn short_url(url: &Url) -> String {
         Some(port) => format!("{}://{host}:{port}{}", url.scheme(), url.path()),
         None => format!("{}://{host}{}", url.scheme(), url.path()),
     }
-}
-
-/// Standard base64 with padding, as HTTP Basic wants it.
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let group = match *chunk {
-            [a] => u32::from(a) << 16,
-            [a, b] => (u32::from(a) << 16) | (u32::from(b) << 8),
-            [a, b, c] => (u32::from(a) << 16) | (u32::from(b) << 8) | u32::from(c),
-            _ => unreachable!("chunks(3) yields one to three bytes"),
-        };
-        let sextets = [18, 12, 6, 0].map(|shift| ALPHABET[((group >> shift) & 63) as usize]);
-        for (index, sextet) in sextets.iter().enumerate() {
-            out.push(if index <= chunk.len() {
-                char::from(*sextet)
-            } else {
-                '='
-            });
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -303,7 +299,7 @@ mod tests {
         assert!(!remote.fall_back_to_basic(), "only one fallback");
         assert_eq!(
             remote.authorization_for(&inside),
-            Some(format!("Basic {}", base64(b"hf_user:hf_test_token_value")).as_str())
+            Some(crate::net::basic_credentials("hf_user:hf_test_token_value").as_str())
         );
         assert_eq!(remote.authorization_for(&outside), None);
         assert!(!format!("{remote:?}").contains("hf_test_token_value"));
@@ -313,23 +309,6 @@ mod tests {
     fn without_a_token_there_is_nothing_to_fall_back_to() {
         let remote = remote("https://hub.example/a/b.git/info/lfs");
         assert!(!remote.fall_back_to_basic());
-    }
-
-    #[test]
-    fn base64_matches_rfc_4648_vectors() {
-        let vectors = [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foob", "Zm9vYg=="),
-            ("fooba", "Zm9vYmE="),
-            ("foobar", "Zm9vYmFy"),
-            ("hf_user:tok", "aGZfdXNlcjp0b2s="),
-        ];
-        for (plain, encoded) in vectors {
-            assert_eq!(base64(plain.as_bytes()), encoded, "{plain}");
-        }
     }
 
     #[test]

@@ -754,3 +754,52 @@ fn a_cancelled_monitor_stops_before_any_request() {
     assert!(matches!(err, LfsError::Cancelled), "{err}");
     assert!(server.seen().is_empty());
 }
+
+#[test]
+fn a_batch_endpoint_that_never_answers_fails_within_the_metadata_timeout() {
+    use super::client::HttpClient;
+    use crate::net::timeouts::{HttpTimeouts, Timeouts};
+
+    // The kernel accepts the connection; nothing ever reads the request or answers.
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!(
+        "http://{}/alice/model.git/info/lfs",
+        silent.local_addr().unwrap()
+    );
+    let mut remote = LfsRemote::new(&Url::parse(&endpoint).unwrap(), None).unwrap();
+    let quick = Timeouts {
+        connect: Duration::from_secs(2),
+        read: Duration::from_millis(500),
+    };
+    let slow = Timeouts {
+        connect: Duration::from_secs(60),
+        read: Duration::from_secs(60),
+    };
+    remote.http = HttpClient::with_timeouts(HttpTimeouts {
+        transfer: slow,
+        metadata: quick,
+    });
+    let config = TransferConfig {
+        max_attempts: 2,
+        ..fast_config()
+    };
+    let started = std::time::Instant::now();
+    let err = download(
+        &remote,
+        vec![DownloadItem {
+            pointer: pointer_of(b"x"),
+            path: "a.bin".into(),
+        }],
+        &LfsStore::new(tempfile::tempdir().unwrap().path()),
+        &config,
+        &Monitor::new(),
+    )
+    .unwrap_err();
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed >= Duration::from_millis(900) && elapsed < Duration::from_secs(10),
+        "{elapsed:?}"
+    );
+    assert!(matches!(err, LfsError::Network { .. }), "{err}");
+    assert!(err.to_string().contains("timeout"), "{err}");
+}
