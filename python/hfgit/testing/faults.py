@@ -7,10 +7,14 @@ so every method takes a lock.
 
 from __future__ import annotations
 
+import re
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 __all__ = ["FaultAction", "HubFaults"]
+
+_HEADER_NAME = re.compile(r"[A-Za-z0-9-]+")
 
 
 @dataclass(frozen=True)
@@ -23,6 +27,8 @@ class FaultAction:
     status: int | None
     #: Serve the request first (a push is applied), then close without sending the reply.
     after_serving: bool = False
+    #: Extra response headers sent with `status`, e.g. `(("Retry-After", "2"),)`.
+    headers: tuple[tuple[str, str], ...] = ()
 
     @property
     def drops_connection(self) -> bool:
@@ -70,12 +76,22 @@ class HubFaults:
             self._latency = seconds
 
     def fail_next(
-        self, count: int = 1, status: int = 500, path_contains: str | None = None
+        self,
+        count: int = 1,
+        status: int = 500,
+        path_contains: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
-        """Answer the next `count` matching requests with `status` and a short text body."""
+        """Answer the next `count` matching requests with `status` and a short text body, plus
+        any `headers` (`fail_next(status=429, headers={"Retry-After": "2"})` asks the client to
+        wait two seconds before it tries again)."""
         if not 400 <= status <= 599:
             raise ValueError(f"status must be an HTTP error status (400-599), not {status}")
-        self._queue(count, FaultAction(status), path_contains)
+        extra = tuple((str(name), str(value)) for name, value in (headers or {}).items())
+        for name, value in extra:
+            if not _HEADER_NAME.fullmatch(name) or "\r" in value or "\n" in value:
+                raise ValueError(f"invalid header {name!r}: {value!r}")
+        self._queue(count, FaultAction(status, headers=extra), path_contains)
 
     def drop_next(self, count: int = 1, path_contains: str | None = None) -> None:
         """Close the connection of the next `count` matching requests without any response."""

@@ -322,7 +322,11 @@ class HubRequestHandler(BaseHTTPRequestHandler):
                 if path.startswith(lfs_http.STORAGE_PREFIX):
                     # Uploads can be large: read them so the client sees the status, not a reset.
                     self.discard_body(lfs_http.DISCARD_LIMIT)
-                self.send_text(fault.status, f"LocalHub injected fault: HTTP {fault.status}\n")
+                self.send_text(
+                    fault.status,
+                    f"LocalHub injected fault: HTTP {fault.status}\n",
+                    list(fault.headers),
+                )
                 return
             self._route(path, query, identity)
         except BadRequestError as exc:
