@@ -532,7 +532,9 @@ class Events:
     def on_error(self, error: Exception) -> None:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
         with self.lock:
-            self.errors.append(f"{type(error).__name__}: {first_line[:160]}")
+            if len(first_line) > 200:
+                first_line = first_line[:200].rsplit(" ", 1)[0] + " ..."
+            self.errors.append(f"{type(error).__name__}: {first_line}")
 
 
 def request_kind(path: str, query: str) -> str:
@@ -554,7 +556,7 @@ def print_requests(records: list[list[Any]]) -> int:
     which the client had to make again. Returns the number of failed requests."""
     totals: collections.Counter[str] = collections.Counter()
     failed: collections.Counter[str] = collections.Counter()
-    for _method, path, query, status in records:
+    for _method, path, query, status, _received in records:
         kind = request_kind(path, query)
         totals[kind] += 1
         if status is None or status == 429 or status >= 500:
@@ -647,6 +649,7 @@ def training_loop(
 
 def report(
     args: argparse.Namespace,
+    faults: list[Fault],
     run: Run,
     pusher: hfgit.CheckpointPusher,
     events: Events,
@@ -670,10 +673,17 @@ def report(
         print(f"    {count:3d} x {text}")
     for label, step in run.queued.items():
         print(f"  fault queued before step {step:3d}: {label}")
-    retries = print_requests(run.records)
+    failed = print_requests(run.records)
+    # A request served and then cut off is logged with the status it was served with.
+    silent = sum(
+        int(fault.request.get("count", 1))
+        for fault in faults
+        if fault.label in run.queued and fault.request["kind"] == "drop_reply"
+    )
     print(
-        f"  retries: {retries} failed requests were made again; {len(events.errors)} failed"
-        " pushes left their commits to a later push"
+        f"  retries: {failed + silent} requests made again ({failed} failed as logged, {silent}"
+        f" served but their reply dropped); {len(events.errors)} failed pushes left their"
+        " commits to a later push"
     )
     costs_ms = [1000 * cost for cost in run.costs]
     print(
@@ -686,6 +696,18 @@ def report(
         f" peak {sampler.peak / size:.2f}x one checkpoint ({args.size_mib} MiB);"
         f" git metadata {metadata / MiB:.1f} MiB"
     )
+
+
+def retry_after_waits(records: list[list[Any]]) -> list[float]:
+    """Seconds from each 429 on the LFS batch endpoint to the next batch request."""
+    batches = sorted(
+        (received, status)
+        for _method, path, _query, status, received in records
+        if "/objects/batch" in path
+    )
+    return [
+        later[0] - earlier[0] for earlier, later in zip(batches, batches[1:]) if earlier[1] == 429
+    ]
 
 
 def soak(args: argparse.Namespace) -> int:
@@ -747,7 +769,9 @@ def soak(args: argparse.Namespace) -> int:
                 time.sleep(0.05)
             python_left = hfgit_python_threads()
             threads_after = native_threads()
-            report(args, run, pusher, events, sampler, disk_end, time.perf_counter() - started)
+            report(
+                args, faults, run, pusher, events, sampler, disk_end, time.perf_counter() - started
+            )
 
             print()
             print("checks:")
@@ -771,6 +795,12 @@ def soak(args: argparse.Namespace) -> int:
                 "every fault was queued and met",
                 (f"never queued: {unqueued}; " if unqueued else "")
                 + (f"{run.unmet} faulted requests never came" if run.unmet else ""),
+            )
+            waits = retry_after_waits(run.records)
+            checks.check(
+                bool(waits) and min(waits) >= 1.95,
+                "after the 429 the LFS client waited the 2 s of Retry-After",
+                ", ".join(f"{wait:.2f} s" for wait in waits) or "no 429 was answered",
             )
             history = check_server(
                 checks,

@@ -510,6 +510,7 @@ def test_fail_next_sends_the_headers_it_is_given_such_as_retry_after(
     local_hub.faults.fail_next(1, status=429, headers={"Retry-After": "2"})
     port = int(local_hub.endpoint.rsplit(":", 1)[1])
 
+    before = time.monotonic()
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
         connection.request("GET", "/alice/model/info/refs?service=git-upload-pack")
@@ -521,6 +522,9 @@ def test_fail_next_sends_the_headers_it_is_given_such_as_retry_after(
     assert response.status == 429
     assert response.getheader("Retry-After") == "2"
     assert local_hub.faults.pending == 0
+    [record] = local_hub.requests
+    assert record.status == 429
+    assert before <= record.received <= time.monotonic()  # when it arrived, for retry timing
 
 
 def test_latency_delays_every_request(local_hub: LocalHub, git: Git) -> None:

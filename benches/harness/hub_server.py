@@ -13,7 +13,8 @@ one reply line:
                                               ->  {"pending": n}  (see hfgit.testing.HubFaults)
     {"op": "pending"}                         ->  {"pending": n}  faulted requests still to come
     {"op": "clear_faults"}                    ->  {"pending": n}  how many were left, now dropped
-    {"op": "requests"}                        ->  {"requests": [[method, path, query, status]]}
+    {"op": "requests"}                        ->  {"requests": [[method, path, query, status,
+                                                                 received (monotonic s)]]}
     {"op": "stop"} or end of input            ->  the hub stops and the process exits
 
 Keeping the hub out of the measuring process means its Python threads (HTTP, LFS storage,
@@ -84,7 +85,9 @@ def main() -> int:
                     hub.faults.clear()
                     _reply({"pending": pending})
                 elif op == "requests":
-                    records = [[r.method, r.path, r.query, r.status] for r in hub.requests]
+                    records = [
+                        [r.method, r.path, r.query, r.status, r.received] for r in hub.requests
+                    ]
                     _reply({"requests": records})
                 else:
                     _reply({"error": f"unknown op {op!r}"})

@@ -12,7 +12,7 @@ import hashlib
 import secrets
 import string
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 __all__ = ["Identity", "RequestLog", "RequestRecord", "TokenRegistry", "TokenScope"]
 
@@ -30,7 +30,8 @@ class RequestRecord:
     `status` is the status LocalHub answered with, or None when it sent no response (a dropped
     connection, or a client that went away). `authorization` is only the scheme ("Basic",
     "Bearer", or "unsupported"), never the credentials. `token_scope` is the scope of the token
-    when it was valid, else None.
+    when it was valid, else None. `received` is `time.monotonic()` when the request arrived (so
+    a test can tell how long a client waited before trying again); it takes no part in `==`.
     """
 
     method: str
@@ -39,6 +40,7 @@ class RequestRecord:
     status: int | None
     authorization: str | None
     token_scope: str | None
+    received: float = field(default=0.0, compare=False)
 
 
 @dataclass(frozen=True)
