@@ -306,6 +306,7 @@ class HubRequestHandler(BaseHTTPRequestHandler):
             token_scope=identity.scope,
             user_agent=self.headers.get("User-Agent"),
             via=self.headers.get("Via"),
+            received=time.monotonic(),
         )
         if path.startswith(lfs_http.STORAGE_PREFIX) and "Authorization" in self.headers:
             # Storage URLs authorize themselves; a client sending credentials there would leak
