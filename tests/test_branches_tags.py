@@ -599,3 +599,25 @@ def test_commit_url_follows_the_hub_layout_for_models_and_datasets(
     assert pushed.commit_url == expected == data.commit_url()
     with pytest.raises(hfgit.RevisionNotFoundError):
         data.commit_url("deadbeef" * 5)
+
+
+def test_a_push_from_a_pull_request_checked_out_with_checkout_pr_goes_back_to_it(
+    hub: LocalHub, repo_id: str, work: hfgit.Repository, tmp_path: Path
+) -> None:
+    (Path(work.path) / "first.txt").write_text("first\n")
+    work.commit("Open a pull request")
+    opened = work.push(token=hub.write_token, create_pr=True)
+    assert opened.pr_num == 1
+    reviewer = hfgit.clone(
+        repo_id, tmp_path / "reviewer", token=hub.write_token, endpoint=hub.endpoint
+    )
+
+    reviewer.checkout_pr(1, token=hub.write_token)
+    (Path(reviewer.path) / "review.txt").write_text("fixed\n")
+    tip = reviewer.commit("Review fixes")
+    pushed = reviewer.push(token=hub.write_token)
+
+    assert [update.ref for update in pushed.updates] == ["refs/pr/1"]
+    bare = str(hub.repo_path(repo_id))
+    assert git("--git-dir", bare, "rev-parse", "refs/pr/1").strip() == tip
+    assert "review.txt" not in git("--git-dir", bare, "ls-tree", "--name-only", "main")
