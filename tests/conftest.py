@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import subprocess
 import tempfile
 import uuid
@@ -17,6 +19,7 @@ pytest_plugins = ["hfgit.testing.pytest_plugin"]
 # libgit2 reads HOME once per process to find the global git config, so the whole session gets
 # one throwaway HOME before anything touches git: no test sees the developer's config or tokens.
 _SESSION_HOME = Path(tempfile.mkdtemp(prefix="hfgit-test-home-"))
+atexit.register(shutil.rmtree, _SESSION_HOME, ignore_errors=True)
 (_SESSION_HOME / ".gitconfig").write_text(
     "[user]\n\tname = Test User\n\temail = test@example.com\n[init]\n\tdefaultBranch = main\n"
 )
