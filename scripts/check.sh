@@ -27,6 +27,9 @@ rustup component add rustfmt clippy >/dev/null 2>&1 || true
 step "build and install hfgit-native with its test extras"
 python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 
+step "the Xet CAS server for LocalHub (xet-client's own local_cas_server, scripts/build-xet-cas.sh)"
+bash scripts/build-xet-cas.sh
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 

@@ -50,6 +50,8 @@ def isolated_hf_env(
         "HF_HUB_DOWNLOAD_TIMEOUT",
         "HF_HUB_ETAG_TIMEOUT",
         "HFGIT_RATE_LIMIT_MAX_WAIT",
+        "HFGIT_LFS_TRANSFER",
+        "HF_XET_CACHE",
     ):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("HF_HOME", str(tmp_path_factory.mktemp("hf_home")))

@@ -12,6 +12,8 @@ __all__ = [
     "LIBGIT2_VERSION",
     "Snapshot",
     "__version__",
+    "_xet_reconstruct",
+    "_xet_shard_files",
     "branches",
     "checkout",
     "checkout_pr",
@@ -53,6 +55,8 @@ class _PushOutcome(TypedDict):
     updates: list[tuple[str, str | None, str]]
     lfs_objects: int
     lfs_bytes: int
+    lfs_bytes_sent: int
+    lfs_bytes_deduplicated: int
     rebased: list[tuple[str, str | None]]
     pr_num: int | None
     pr_url: str | None
@@ -147,6 +151,7 @@ def push(
     pr_title: str | None = None,
     pr_description: str | None = None,
     pr: int | None = None,
+    lfs_transfer: str | None = None,
 ) -> _PushOutcome: ...
 def pull(
     local_dir: _Path,
@@ -308,3 +313,7 @@ def open_existing_clone(
     pull: bool = False,
     progress: _ProgressCallback = None,
 ) -> str | None: ...
+def _xet_shard_files(shard: bytes) -> list[tuple[str, str | None, int]]: ...
+def _xet_reconstruct(
+    cas_url: str, token: str, expires_at: int, xet_hash: str, size: int, dest: str
+) -> None: ...

@@ -12,7 +12,7 @@ from typing import Literal, Union, overload
 from . import _native
 from .progress import ProgressArg, progress_reporter
 from .repository import Repository
-from .results import PushResult, RefUpdate
+from .results import LfsTransfer, PushResult, RefUpdate
 
 PathArg = Union[str, "os.PathLike[str]"]
 TokenArg = Union[str, bool, None]
@@ -189,6 +189,7 @@ def push(
     pr: int | None = ...,
     blocking: Literal[True] = ...,
     prune_lfs: bool = ...,
+    lfs_transfer: LfsTransfer | None = ...,
 ) -> PushResult: ...
 @overload
 def push(
@@ -207,6 +208,7 @@ def push(
     pr: int | None = ...,
     blocking: Literal[False],
     prune_lfs: bool = ...,
+    lfs_transfer: LfsTransfer | None = ...,
 ) -> Future[PushResult]: ...
 @overload
 def push(
@@ -225,6 +227,7 @@ def push(
     pr: int | None = ...,
     blocking: bool,
     prune_lfs: bool = ...,
+    lfs_transfer: LfsTransfer | None = ...,
 ) -> PushResult | Future[PushResult]: ...
 def push(
     local_dir: PathArg,
@@ -242,6 +245,7 @@ def push(
     pr: int | None = None,
     blocking: bool = True,
     prune_lfs: bool = False,
+    lfs_transfer: LfsTransfer | None = None,
 ) -> PushResult | Future[PushResult]:
     """Push the current branch to its upstream (or to ``branch`` on the remote).
 
@@ -304,6 +308,17 @@ def push(
     ``blocking=False`` returns a :class:`concurrent.futures.Future` at once; it resolves to the
     :class:`PushResult`, and any error arrives through it.
 
+    Xet: every Hub repository is Xet-backed, and the batch request offers ``xet`` after ``basic``
+    and ``multipart``. When the Hub picks it, the new objects go to Xet storage through the Hub's
+    own client crates, built into the wheel: files are cut into content-defined chunks and only
+    the chunks storage does not have yet are sent, so a checkpoint that changed in part sends
+    only what changed (``PushResult.lfs_bytes_sent``, ``.lfs_bytes_deduplicated``). Pointers in
+    git stay ordinary LFS pointers. If Xet fails for a reason that is not yours (its storage
+    unreachable after retries, an answer that cannot be used), the push sends the objects with
+    ``basic``/``multipart`` instead and logs a WARNING; authentication and permission errors
+    raise as for any upload. ``lfs_transfer="xet"`` forces Xet (no fallback), ``"basic"`` never
+    offers it; the default (``None``) reads ``HFGIT_LFS_TRANSFER``, else ``"auto"``.
+
     ``prune_lfs=True`` runs :meth:`Repository.lfs_prune` on ``remote`` after a successful push,
     so the local LFS store stops growing with every checkpoint (its rules say what goes: objects
     the remote has and nothing local needs). What it removed is ``PushResult.lfs_pruned``. A
@@ -326,6 +341,7 @@ def push(
             pr_description=pr_description,
             pr=pr,
             prune_lfs=prune_lfs,
+            lfs_transfer=lfs_transfer,
         )
     with progress_reporter(progress, "Pushing") as callback:
         raw = _native.push(
@@ -341,12 +357,15 @@ def push(
             pr_title=pr_title,
             pr_description=pr_description,
             pr=pr,
+            lfs_transfer=lfs_transfer,
         )
     result = PushResult(
         remote_url=raw["remote_url"],
         updates=tuple(RefUpdate(ref, old, new) for ref, old, new in raw["updates"]),
         lfs_objects_uploaded=raw["lfs_objects"],
         lfs_bytes_uploaded=raw["lfs_bytes"],
+        lfs_bytes_sent=raw["lfs_bytes_sent"],
+        lfs_bytes_deduplicated=raw["lfs_bytes_deduplicated"],
         rebased=tuple(raw["rebased"]),
         pr_num=raw["pr_num"],
         pr_url=raw["pr_url"],

@@ -40,7 +40,7 @@ from .exceptions import (
     SnapshotOverwrittenError,
 )
 from .repository import Repository
-from .results import PushResult
+from .results import LfsTransfer, PushResult
 
 PathArg = Union[str, "os.PathLike[str]"]
 _T = TypeVar("_T")
@@ -134,6 +134,7 @@ class CheckpointPusher:
         author: ``"Name <email>"`` for the commits (default: git config).
         niceness: Added to the background thread's nice value (Linux); 0 leaves it.
         prune_lfs: Prune the LFS store after each successful push.
+        lfs_transfer: ``"auto"``, ``"xet"`` or ``"basic"``, as for :func:`hfgit.push`.
         rebase: Replay local commits on a remote that moved on, instead of failing.
         on_push: Called on the pusher thread with each :class:`PushResult`; its errors are logged.
         on_error: Called on the pusher thread with each failure; its errors are logged.
@@ -153,8 +154,10 @@ class CheckpointPusher:
         rebase: bool = True,
         on_push: Callable[[PushResult], object] | None = None,
         on_error: Callable[[Exception], object] | None = None,
+        lfs_transfer: LfsTransfer | None = None,
     ) -> None:
         self._path = Repository(local_dir).path
+        self._lfs_transfer: LfsTransfer | None = lfs_transfer
         self._token = token
         self._branch = branch
         self._remote = remote
@@ -366,6 +369,7 @@ class CheckpointPusher:
                 progress=False,
                 rebase=self._rebase,
                 prune_lfs=self._prune_lfs,
+                lfs_transfer=self._lfs_transfer,
             )
         except Exception as error:
             self._failed(what, error, "pushing")

@@ -16,6 +16,7 @@ from .results import (
     CommitInfo,
     LfsPruneResult,
     LfsPullResult,
+    LfsTransfer,
     PullResult,
     PushResult,
     StatusEntry,
@@ -115,6 +116,7 @@ class Repository(BranchesAndTags, UndoAndInspect):
         pr: int | None = ...,
         blocking: Literal[True] = ...,
         prune_lfs: bool = ...,
+        lfs_transfer: LfsTransfer | None = ...,
     ) -> PushResult: ...
     @overload
     def push(
@@ -133,6 +135,7 @@ class Repository(BranchesAndTags, UndoAndInspect):
         pr: int | None = ...,
         blocking: Literal[False],
         prune_lfs: bool = ...,
+        lfs_transfer: LfsTransfer | None = ...,
     ) -> Future[PushResult]: ...
     def push(
         self,
@@ -150,6 +153,7 @@ class Repository(BranchesAndTags, UndoAndInspect):
         pr: int | None = None,
         blocking: bool = True,
         prune_lfs: bool = False,
+        lfs_transfer: LfsTransfer | None = None,
     ) -> PushResult | Future[PushResult]:
         """See :func:`hfgit.push`; ``blocking=False`` returns a Future of the result,
         ``create_pr=True`` / ``pr=N`` push to a pull request."""
@@ -170,6 +174,7 @@ class Repository(BranchesAndTags, UndoAndInspect):
             pr=pr,
             blocking=blocking,
             prune_lfs=prune_lfs,
+            lfs_transfer=lfs_transfer,
         )
 
     def pull(

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass, field
+from typing import Literal, Union
+
+LfsTransfer = Union[Literal["auto"], Literal["xet"], Literal["basic"]]
+"""Which Git LFS upload transfer a push asks for (see :func:`hfgit.push`)."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,11 @@ class PushResult:
     updates: tuple[RefUpdate, ...]
     lfs_objects_uploaded: int = 0
     lfs_bytes_uploaded: int = 0
+    #: Bytes sent to LFS storage: ``lfs_bytes_uploaded`` with ``basic``/``multipart``; with
+    #: Xet only the chunks storage did not have yet (compressed), plus the shard.
+    lfs_bytes_sent: int = 0
+    #: Bytes of the objects uploaded through Xet that storage already had (not sent).
+    lfs_bytes_deduplicated: int = 0
     #: With ``rebase=True``: ``(old_id, new_id)`` of each unpushed commit replayed on the
     #: remote's new commits, oldest first; ``new_id`` is ``None`` for a commit dropped because
     #: the remote already had its change. Empty when no rebase was needed.

@@ -15,6 +15,8 @@ mod refs;
 mod setup;
 mod snapshot;
 mod undo;
+#[cfg(feature = "xet")]
+mod xet_local;
 
 use pyo3::prelude::*;
 
@@ -29,6 +31,8 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     refs::register(module)?;
     undo::register(module)?;
     setup::register(module)?;
+    #[cfg(feature = "xet")]
+    xet_local::register(module)?;
     Ok(())
 }
 

@@ -91,10 +91,11 @@ fn commit(
 }
 
 /// Push the current branch (or to a pull request); returns `{"remote_url": str, "updates":
-/// [(ref, old, new), ...], "lfs_objects": int, "lfs_bytes": int, "rebased": [(old, new or
+/// [(ref, old, new), ...], "lfs_objects": int, "lfs_bytes": int, "lfs_bytes_sent": int,
+/// "lfs_bytes_deduplicated": int, "rebased": [(old, new or
 /// None), ...], "pr_num": int | None, "pr_url": str | None}`.
 #[pyfunction]
-#[pyo3(signature = (local_dir, *, token=None, remote="origin", branch=None, force=false, progress=None, lfs_concurrency=8, rebase=false, create_pr=false, pr_title=None, pr_description=None, pr=None))]
+#[pyo3(signature = (local_dir, *, token=None, remote="origin", branch=None, force=false, progress=None, lfs_concurrency=8, rebase=false, create_pr=false, pr_title=None, pr_description=None, pr=None, lfs_transfer=None))]
 #[allow(clippy::too_many_arguments)]
 fn push<'py>(
     py: Python<'py>,
@@ -110,7 +111,18 @@ fn push<'py>(
     pr_title: Option<String>,
     pr_description: Option<String>,
     pr: Option<u64>,
+    lfs_transfer: Option<&str>,
 ) -> PyResult<Bound<'py, PyDict>> {
+    let lfs_transfer = lfs_transfer
+        .map(|name| {
+            name.parse::<crate::lfs::transfer::LfsTransferMode>()
+                .map_err(|_| {
+                    crate::HfGitError::invalid(format!(
+                        "lfs_transfer= is \"auto\", \"xet\" or \"basic\", got {name:?}"
+                    ))
+                })
+        })
+        .transpose()?;
     let pull_request = match (create_pr, pr) {
         (true, Some(_)) => {
             return Err(crate::HfGitError::invalid(
@@ -145,6 +157,7 @@ fn push<'py>(
         force,
         rebase,
         lfs_concurrency,
+        lfs_transfer,
         pull_request,
     };
     let outcome = run_blocking(py, progress, move |monitor| push_branch(request, monitor))?;
@@ -161,6 +174,8 @@ fn push<'py>(
     result.set_item("updates", updates)?;
     result.set_item("lfs_objects", outcome.lfs_objects)?;
     result.set_item("lfs_bytes", outcome.lfs_bytes)?;
+    result.set_item("lfs_bytes_sent", outcome.lfs_bytes_sent)?;
+    result.set_item("lfs_bytes_deduplicated", outcome.lfs_bytes_deduplicated)?;
     result.set_item("rebased", rebased_pairs(&outcome.rebased))?;
     result.set_item("pr_num", outcome.pull_request.as_ref().map(|pr| pr.num))?;
     result.set_item("pr_url", outcome.pull_request.map(|pr| pr.url))?;

@@ -31,7 +31,7 @@ use crate::auth::{resolve_token, ProcessEnv, TokenRequest};
 use crate::error::{HfGitError, Result};
 use crate::hub::api::discussions::PullRequest;
 use crate::lfs::publish::upload_pushed_objects;
-use crate::lfs::transfer::TransferConfig;
+use crate::lfs::transfer::{LfsTransferMode, TransferConfig};
 use crate::progress::{Monitor, Phase};
 use crate::remote::{retrying_rate_limits, RefRejection, RemoteSession};
 
@@ -50,6 +50,9 @@ pub struct PushRequest {
     pub rebase: bool,
     /// How many LFS transfers may run at once.
     pub lfs_concurrency: usize,
+    /// Which LFS upload transfer to ask for; `None`: `HFGIT_LFS_TRANSFER`, else `auto` (Xet when
+    /// the server offers it).
+    pub lfs_transfer: Option<LfsTransferMode>,
     /// Push to a pull request (opened by this push, or an existing one) instead of a branch.
     pub pull_request: Option<PullRequestTarget>,
 }
@@ -69,6 +72,10 @@ pub struct PushOutcome {
     /// LFS objects uploaded before the refs moved (already-present ones are not counted).
     pub lfs_objects: usize,
     pub lfs_bytes: u64,
+    /// Bytes sent to LFS storage: `lfs_bytes` with basic/multipart, only the new chunks with Xet.
+    pub lfs_bytes_sent: u64,
+    /// Bytes of Xet-uploaded objects that storage already had.
+    pub lfs_bytes_deduplicated: u64,
     /// With `rebase`: each unpushed local commit (oldest first) and the copy replayed on the
     /// remote's new commits, `None` when dropped because the remote already had its change.
     pub rebased: Vec<(Oid, Option<Oid>)>,
@@ -121,11 +128,13 @@ pub fn push(mut request: PushRequest, monitor: &Monitor) -> Result<PushOutcome> 
     let lfs_config = TransferConfig {
         concurrency: request.lfs_concurrency.max(1),
         ref_name: lfs_batch_ref(&upstream.remote_ref()),
+        transfer: request.lfs_transfer,
         ..TransferConfig::default()
     };
 
     let mut rebased = Vec::new();
     let (mut lfs_objects, mut lfs_bytes) = (0, 0);
+    let (mut lfs_bytes_sent, mut lfs_bytes_deduplicated) = (0, 0);
     for attempt in 0..=MAX_REBASES {
         let local_tip = repo.refname_to_id(&upstream.local_ref)?;
         let lfs = upload_pushed_objects(
@@ -140,6 +149,8 @@ pub fn push(mut request: PushRequest, monitor: &Monitor) -> Result<PushOutcome> 
         .map_err(|err| write_forbidden(err, remote_url.as_str(), &upstream.remote_ref()))?;
         lfs_objects += lfs.transferred;
         lfs_bytes += lfs.bytes;
+        lfs_bytes_sent += lfs.sent_bytes;
+        lfs_bytes_deduplicated += lfs.deduplicated_bytes;
         let refused = match retrying_rate_limits(monitor, |may_retry| {
             send(
                 &repo,
@@ -164,6 +175,8 @@ pub fn push(mut request: PushRequest, monitor: &Monitor) -> Result<PushOutcome> 
                     }],
                     lfs_objects,
                     lfs_bytes,
+                    lfs_bytes_sent,
+                    lfs_bytes_deduplicated,
                     rebased,
                     pull_request: pull_request.map(|pr| pr.pull_request),
                 });

@@ -34,6 +34,7 @@ from .git_cgi import BLOCK_SIZE, CgiError, GitTools, ProcessRegistry, run_cgi
 from .hub_api import Account, serve_api
 from .repos import RepoStore, is_valid_repo_id
 from .state import Identity, RequestLog, RequestRecord, TokenRegistry
+from .xet import XetState
 
 __all__ = ["HandlerContext", "HubHTTPServer", "HubRequestHandler"]
 
@@ -85,6 +86,7 @@ class HandlerContext:
     lfs: lfs_http.LfsContext
     discussions: DiscussionStore
     account: Account
+    xet: XetState
 
 
 class BadRequestError(Exception):

@@ -30,6 +30,7 @@ from .lfs_store import LfsStore, is_oid
 from .repos import URL_PREFIXES, RepoStore, validate_repo_id, validate_repo_type
 from .state import RequestLog, RequestRecord, TokenRegistry
 from .tls import TlsFiles, generate_tls_files, server_ssl_context
+from .xet import XetState
 
 __all__ = ["LocalHub"]
 
@@ -126,6 +127,7 @@ class LocalHub:
         self._git_env = clean_git_env(self._root)
         self._store = RepoStore(self._root / "repos", git, self._git_env)
         self._lfs = LfsContext(LfsStore(self._root, self._store), self._lfs_settings)
+        self._xet = XetState(self._root, self._lfs.store)
         self._discussions = DiscussionStore(self._store)
         self._account = Account(username=username, fullname=fullname)
         self._context = HandlerContext(
@@ -141,11 +143,13 @@ class LocalHub:
                 # For the pre-receive hook: the git to run and where LFS objects are stored.
                 "HFHUB_GIT": git.git,
                 "HFHUB_LFS_OBJECTS": str(self._lfs.store.objects_root),
+                "HFHUB_XET_FILES": str(self._lfs.store.xet_root),
             },
             processes=ProcessRegistry(),
             lfs=self._lfs,
             discussions=self._discussions,
             account=self._account,
+            xet=self._xet,
         )
         self._write_token = self.add_token("write")
         self._read_token = self.add_token("read")
@@ -163,6 +167,7 @@ class LocalHub:
             if self._https:
                 self._tls = generate_tls_files(self._root / "tls")
                 ssl_context = server_ssl_context(self._tls)
+            self._xet.start()
             server = HubHTTPServer(self._context, ssl_context)
             thread = threading.Thread(
                 target=server.serve_forever,
@@ -188,6 +193,7 @@ class LocalHub:
             thread.join(_SHUTDOWN_TIMEOUT)
             self._context.processes.kill_all()
             server.close_connections(_SHUTDOWN_TIMEOUT)
+        self._xet.stop()
         if self._cleanup is not None:
             self._cleanup()
 
@@ -257,8 +263,14 @@ class LocalHub:
 
     # ------------------------------------------------------------------ repos
 
-    def create_repo(self, repo_id: str, repo_type: str = "model", private: bool = False) -> str:
+    def create_repo(
+        self, repo_id: str, repo_type: str = "model", private: bool = False, *, xet: bool = True
+    ) -> str:
         """Create a repo the way the Hub does and return its clone URL.
+
+        `xet=True` (the default, as every Hub repo is Xet-backed now) makes upload batches that
+        offer `xet` answer it, when the hub has its CAS (`xet_available`); `xet=False` answers
+        them `basic`/`multipart`, as a repo from before Xet.
 
         The repo gets one commit on `main`, by `LocalHub <hub@localhost>`, holding only the
         Hub's default `.gitattributes` for the repo type. Raises LocalHubError if it exists,
@@ -267,6 +279,11 @@ class LocalHub:
         """
         url = self.repo_url(repo_id, repo_type)
         self._store.create(repo_id, repo_type, private=private)
+        key = f"{repo_type}/{repo_id}"
+        if xet:
+            self._xet.disabled.discard(key)
+        else:
+            self._xet.disabled.add(key)
         return url
 
     def delete_repo(self, repo_id: str, repo_type: str = "model") -> None:
@@ -349,9 +366,12 @@ class LocalHub:
         return self._lfs.authorization_seen.snapshot()
 
     def lfs_object_path(self, oid: str) -> Path | None:
-        """Where the hub stores the LFS object `oid` (64 lowercase hex), or None if absent."""
+        """Where the hub stores the LFS object `oid` (64 lowercase hex), or None if absent.
+
+        An object that arrived through Xet is first reconstructed from the CAS (the bridge)."""
         if not is_oid(oid):
             return None
+        self._lfs.store.materialize(oid)
         path = self._lfs.store.object_path(oid)
         return path if path.is_file() else None
 
@@ -360,6 +380,55 @@ class LocalHub:
         validate_repo_type(repo_type)
         validate_repo_id(repo_id)
         return self._lfs.store.repo_objects(repo_id, repo_type)
+
+    # ------------------------------------------------------------------ Xet
+
+    @property
+    def xet_available(self) -> bool:
+        """Whether the hub has a CAS (the `local_cas_server` binary of the `xet-client` crate,
+        found as `hfgit.testing.xet.find_cas_server` says); without it no batch answers `xet`."""
+        return self._xet.available
+
+    @property
+    def xet_cas_url(self) -> str:
+        """The CAS URL clients get (LocalHub's front before `local_cas_server`)."""
+        return self._xet.cas_url
+
+    @property
+    def xet_token_lifetime(self) -> int:
+        """Seconds a CAS token (from a batch answer or the xet-write-token route) stays valid."""
+        return self._xet.token_lifetime
+
+    @xet_token_lifetime.setter
+    def xet_token_lifetime(self, seconds: int) -> None:
+        self._xet.token_lifetime = _checked_int("xet_token_lifetime", seconds, 1)
+
+    @property
+    def xet_bytes_received(self) -> int:
+        """Request-body bytes the CAS received so far (xorbs and shards)."""
+        return self._xet.bytes_received
+
+    @property
+    def xet_token_requests(self) -> int:
+        """Successful calls of the xet-write-token route so far (token refreshes)."""
+        return self._xet.token_requests
+
+    @property
+    def xet_shards_received(self) -> int:
+        """Shards the CAS accepted so far."""
+        return self._xet.shards_received
+
+    def xet_fail_next(self, count: int = 1) -> None:
+        """Answer the next `count` CAS requests 503, as a CAS that is down."""
+        self._xet.failures = _checked_int("count", count, 0)
+
+    def xet_objects(self, repo_id: str, repo_type: str = "model") -> set[str]:
+        """SHA-256 of the objects a shard declared for a repo (uploaded through Xet)."""
+        return {
+            oid
+            for oid in self.lfs_objects(repo_id, repo_type)
+            if self._lfs.store.xet_file(oid) is not None
+        }
 
     # ------------------------------------------------------------------ request log
 

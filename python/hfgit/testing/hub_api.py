@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from .discussions import Discussion, DiscussionsDisabledError
 from .errors import LocalHubError
 from .repos import URL_PREFIXES, is_valid_repo_id
+from .xet import serve_xet_token
 
 if TYPE_CHECKING:
     from .http_handler import HubRequestHandler
@@ -46,6 +47,9 @@ SPACE_SDKS = ("gradio", "docker", "static", "streamlit")
 _TYPES = {"models": "model", "datasets": "dataset", "spaces": "space"}
 _DISCUSSIONS = re.compile(
     r"/api/(?P<type>models|datasets|spaces)/(?P<id>.+?)/discussions(?:/(?P<num>[0-9]+))?"
+)
+_XET_TOKEN = re.compile(
+    r"/api/(?P<type>models|datasets|spaces)/(?P<id>[^/]+(?:/[^/]+)?)/xet-write-token/(?P<rev>[^/]+)"
 )
 _REPO = re.compile(r"/api/(?P<type>models|datasets|spaces)/(?P<id>[^/]+(?:/[^/]+)?)")
 
@@ -73,6 +77,11 @@ def serve_api(handler: HubRequestHandler, path: str, identity: Identity) -> None
             _get_discussion(handler, identity, repo_type, repo_id, int(found["num"]))
         else:
             _error(handler, 405, "Method not allowed")
+    elif (found := _XET_TOKEN.fullmatch(path)) is not None:
+        if command != "GET":
+            _error(handler, 405, "Method not allowed")
+        else:
+            serve_xet_token(handler, identity, _TYPES[found["type"]], found["id"], found["rev"])
     elif (found := _REPO.fullmatch(path)) is not None and command == "GET":
         _repo_info(handler, identity, _TYPES[found["type"]], found["id"])
     else:

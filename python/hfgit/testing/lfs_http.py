@@ -35,6 +35,7 @@ from urllib.parse import parse_qsl, urlencode
 from .lfs_faults import FaultCounters, magic_name, magic_status
 from .lfs_store import LfsStore, StorageError, is_oid, part_count
 from .repos import URL_PREFIXES
+from .xet import xet_upload_actions
 
 if TYPE_CHECKING:
     from .http_handler import HubRequestHandler, RepoRequest
@@ -322,6 +323,22 @@ def serve_batch(handler: HubRequestHandler, request: RepoRequest) -> None:
         else:
             pending.append((entry, oid, size))
 
+    xet_action = (
+        xet_upload_actions(handler, request, payload) if operation == "upload" and pending else None
+    )
+    if xet_action is not None or (
+        operation == "upload" and not pending and _xet_offered(handler, request, transfers)
+    ):
+        for entry, _, _ in pending:
+            entry["actions"] = {"upload": xet_action}
+        response = {
+            "transfer": "xet",
+            "objects": [entry for entry, _, _ in entries],
+            "hash_algo": "sha256",
+        }
+        send_json(handler, 200, response)
+        return
+
     settings = lfs.settings
     multipart = "multipart" in transfers and any(
         size >= settings.multipart_threshold for _, _, size in pending
@@ -339,6 +356,12 @@ def serve_batch(handler: HubRequestHandler, request: RepoRequest) -> None:
         "hash_algo": "sha256",
     }
     send_json(handler, 200, response)
+
+
+def _xet_offered(handler: HubRequestHandler, request: RepoRequest, transfers: list[Any]) -> bool:
+    return "xet" in transfers and handler.server.context.xet.enabled_for(
+        request.repo_type, request.repo_id
+    )
 
 
 def _names_no_branch(payload: Any) -> bool:
@@ -691,6 +714,11 @@ def _store(handler: HubRequestHandler) -> LfsStore:
 
 def _serve_download(handler: HubRequestHandler, target: _StorageTarget) -> None:
     lfs = handler.server.context.lfs
+    try:
+        lfs.store.materialize(target.oid)  # an object that arrived through Xet: the bridge
+    except Exception as exc:
+        send_message(handler, 502, f"LFS bridge failed: {exc}", content_type="application/json")
+        return
     try:
         source = open(lfs.store.object_path(target.oid), "rb")  # noqa: SIM115
     except OSError:

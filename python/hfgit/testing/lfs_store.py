@@ -25,7 +25,7 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from functools import partial
 from pathlib import Path
-from typing import IO
+from typing import IO, Callable
 
 from .repos import RepoStore
 
@@ -105,8 +105,13 @@ class LfsStore:
         self.objects_root = root / "lfs-objects"
         self.tmp_root = root / "lfs-tmp"
         self.multipart_root = self.tmp_root / "multipart"
+        self.xet_root = root / "xet-files"
+        """One file per object that arrived through Xet, named by its SHA-256, holding
+        `<xet hash> <size>` (from the shard that declared it)."""
+        self.reconstruct: Callable[[str, int, Path], None] | None = None
+        """Set by the Xet side: writes a Xet file's bytes (hash, size) to a path."""
         self._repos = repos
-        for directory in (self.objects_root, self.tmp_root, self.multipart_root):
+        for directory in (self.objects_root, self.tmp_root, self.multipart_root, self.xet_root):
             directory.mkdir(parents=True, exist_ok=True)
 
     # ------------------------------------------------------------------ objects and index
@@ -115,7 +120,39 @@ class LfsStore:
         return self.objects_root / oid[0:2] / oid[2:4] / oid
 
     def has_object(self, oid: str) -> bool:
-        return is_oid(oid) and self.object_path(oid).is_file()
+        """Stored as an LFS object, or uploaded through Xet."""
+        return is_oid(oid) and (self.object_path(oid).is_file() or (self.xet_root / oid).is_file())
+
+    def record_xet(self, repo_id: str, repo_type: str, oid: str, xet_hash: str, size: int) -> None:
+        """A shard declared the file `xet_hash` with LFS SHA-256 `oid`, uploaded for a repo."""
+        if not is_oid(oid):
+            return
+        with self._temp_file(f"{oid[:16]}-", ".xet") as (out, temp):
+            out.write(f"{xet_hash} {size}\n".encode())
+            out.close()
+            os.replace(temp, self.xet_root / oid)
+        self.add_to_repo(repo_id, repo_type, oid)
+
+    def xet_file(self, oid: str) -> tuple[str, int] | None:
+        """(Xet hash, size) of an object that arrived through Xet."""
+        try:
+            xet_hash, size = (self.xet_root / oid).read_text().split()
+        except (OSError, ValueError):
+            return None
+        return xet_hash, int(size)
+
+    def materialize(self, oid: str) -> None:
+        """Make sure an object that arrived through Xet is in the LFS store (the bridge)."""
+        if not is_oid(oid) or self.object_path(oid).is_file():
+            return
+        found = self.xet_file(oid)
+        if found is None or self.reconstruct is None:
+            return
+        xet_hash, size = found
+        with self._temp_file(f"{oid[:16]}-", ".bridge") as (out, temp):
+            out.close()
+            self.reconstruct(xet_hash, size, temp)
+            self._install(temp, oid)
 
     def object_size(self, oid: str) -> int | None:
         try:

@@ -300,9 +300,13 @@ def reject_pointers_to_missing_objects(push: Push) -> list[str]:
         # inferred from repositories that hold them, not confirmed.
         if oid == EMPTY_OBJECT_OID:
             return True
+        # An object that arrived through Xet is known by the shard that declared its SHA-256
+        # (hub-2026.md section 5 case 12); one that arrived by neither path is refused.
+        xet_files = push.environ.get("HFHUB_XET_FILES")
         return (Path(index) / oid).is_file() and (
-            Path(objects) / oid[0:2] / oid[2:4] / oid
-        ).is_file()
+            (Path(objects) / oid[0:2] / oid[2:4] / oid).is_file()
+            or (xet_files is not None and (Path(xet_files) / oid).is_file())
+        )
 
     missing = [
         blob

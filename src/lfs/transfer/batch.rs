@@ -27,13 +27,15 @@ const RESPONSE_LIMIT: u64 = 128 * 1024 * 1024;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Operation {
     Upload,
+    /// An upload that also offers `xet`, after `basic` and `multipart` as git-xet does.
+    UploadOfferingXet,
     Download,
 }
 
 impl Operation {
     fn as_str(self) -> &'static str {
         match self {
-            Self::Upload => "upload",
+            Self::Upload | Self::UploadOfferingXet => "upload",
             Self::Download => "download",
         }
     }
@@ -42,6 +44,7 @@ impl Operation {
     fn offered(self) -> &'static [&'static str] {
         match self {
             Self::Upload => &["basic", "multipart"],
+            Self::UploadOfferingXet => &["basic", "multipart", "xet"],
             Self::Download => &["basic"],
         }
     }
@@ -52,6 +55,9 @@ impl Operation {
 pub(crate) enum Transfer {
     Basic,
     Multipart,
+    /// Each upload action's `href` is the Hub's token route and its headers carry the CAS URL
+    /// and a first token (`X-Xet-*`): the bytes go to Xet storage, see the `xet` module.
+    Xet,
 }
 
 /// One request the server wants made: where, with which headers, until when.
@@ -193,6 +199,7 @@ pub(crate) fn parse_answer(
             ));
         }
         "multipart" => Transfer::Multipart,
+        "xet" => Transfer::Xet,
         _ => Transfer::Basic,
     };
     let raw_objects = raw
@@ -251,7 +258,7 @@ fn parse_object(
         Outcome::Actions {
             transfer: take(operation.as_str())?,
             verify: match operation {
-                Operation::Upload => take("verify")?,
+                Operation::Upload | Operation::UploadOfferingXet => take("verify")?,
                 Operation::Download => None,
             },
         }
@@ -466,6 +473,27 @@ mod tests {
         assert!(err.contains("not offered"), "{err}");
         let xet = format!(r#"{{"transfer":"xet","objects":[{{"oid":"{OID_A}","size":5}}]}}"#);
         assert!(parse(&xet, Operation::Upload, &asked).is_err());
+    }
+
+    #[test]
+    fn xet_is_offered_after_basic_and_multipart_and_accepted_only_when_offered() {
+        let body = request_body(Operation::UploadOfferingXet, &[pointer(OID_A, 5)], None);
+        let value: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(value["operation"], "upload");
+        assert_eq!(
+            value["transfers"],
+            serde_json::json!(["basic", "multipart", "xet"])
+        );
+        let json = format!(
+            r#"{{"transfer":"xet","objects":[{{"oid":"{OID_A}","size":5,"actions":{{"upload":{{
+                "href":"https://hub.example/api/models/u/r/xet-write-token/main",
+                "header":{{"X-Xet-Cas-Url":"https://cas.example","X-Xet-Access-Token":"t",
+                           "X-Xet-Token-Expiration":"1700000000"}}}}}}}}]}}"#
+        );
+        let asked = [pointer(OID_A, 5)];
+        let answer = parse(&json, Operation::UploadOfferingXet, &asked).unwrap();
+        assert_eq!(answer.transfer, Transfer::Xet);
+        assert!(parse(&json, Operation::Upload, &asked).is_err());
     }
 
     #[test]

@@ -7,6 +7,8 @@
 //! - `batch`: ask about 100 objects at a time and check the answer's shape;
 //! - `upload` / `multipart` / `download`: the transfers themselves, streamed from and to files
 //!   with bounded buffers, on a small pool of threads (`pool`);
+//! - `mode` / `xet`: the `xet` transfer, offered when the build has it (cargo feature `xet`) and
+//!   the user did not force `basic`; the objects then go to Xet storage through the Hub's crates;
 //! - `retry`: 408/429/5xx and broken connections are retried with backoff, other 4xx are final;
 //! - `client`: one HTTP attempt on a shared agent that trusts the same CA bundles as libgit2, with
 //!   the proxy, User-Agent and timeouts of [`crate::net`]; `forward` sends plain-http requests to
@@ -19,6 +21,7 @@ mod batch;
 mod client;
 mod download;
 mod forward;
+mod mode;
 mod multipart;
 mod pool;
 mod presence;
@@ -26,6 +29,10 @@ mod remote;
 mod retry;
 mod tracker;
 mod upload;
+#[cfg(feature = "xet")]
+mod xet;
+#[cfg(feature = "xet")]
+pub use xet::local_cas;
 
 #[cfg(test)]
 mod wire_tests;
@@ -34,6 +41,7 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use mode::{LfsTransferMode, TRANSFER_ENV};
 pub use presence::present_on_server;
 pub(crate) use remote::short_url;
 pub use remote::LfsRemote;
@@ -65,6 +73,8 @@ pub struct TransferConfig {
     /// How long one request may wait in all for the Hub's rate limits (429) to lift; `None`:
     /// `HFGIT_RATE_LIMIT_MAX_WAIT` seconds, else 5 minutes (see [`crate::net::rate_limit`]).
     pub rate_limit_max_wait: Option<Duration>,
+    /// Which upload transfer to ask for; `None`: `HFGIT_LFS_TRANSFER`, else `auto`.
+    pub transfer: Option<LfsTransferMode>,
 }
 
 impl Default for TransferConfig {
@@ -76,6 +86,7 @@ impl Default for TransferConfig {
             initial_backoff: Duration::from_secs(1),
             max_backoff: Duration::from_secs(8),
             rate_limit_max_wait: None,
+            transfer: None,
         }
     }
 }
@@ -92,6 +103,13 @@ impl TransferConfig {
             max_backoff: self.max_backoff,
             rate_limit_max_wait,
         })
+    }
+
+    pub(crate) fn transfer_mode(&self) -> Result<LfsTransferMode, LfsError> {
+        match self.transfer {
+            Some(mode) => Ok(mode),
+            None => LfsTransferMode::from_env(),
+        }
     }
 }
 
@@ -123,6 +141,11 @@ pub struct TransferSummary {
     pub skipped: usize,
     /// Total size of the transferred objects.
     pub bytes: u64,
+    /// Bytes sent to storage: `bytes` for basic/multipart; for Xet only the chunks the CAS did not
+    /// have yet (compressed), plus the shard.
+    pub sent_bytes: u64,
+    /// Bytes of the Xet-uploaded objects the CAS already had (deduplicated, never sent).
+    pub deduplicated_bytes: u64,
 }
 
 /// Upload every object the server does not have yet; see the module docs for how.
@@ -157,6 +180,7 @@ pub fn upload_restoring(
         policy: config.policy()?,
         tracker: &tracker,
         ref_name: config.ref_name.as_deref(),
+        transfer: config.transfer_mode()?,
     };
     if !items.is_empty() {
         upload::upload_all(&ctx, &items, restorer, config.concurrency)?;
@@ -184,6 +208,7 @@ pub fn download(
         policy: config.policy()?,
         tracker: &tracker,
         ref_name: config.ref_name.as_deref(),
+        transfer: LfsTransferMode::Basic,
     };
     if !items.is_empty() {
         download::download_all(&ctx, &items, store, config.concurrency)?;
@@ -202,9 +227,12 @@ fn distinct<T>(items: Vec<T>, pointer: impl Fn(&T) -> Pointer) -> Vec<T> {
 
 fn summary(tracker: &Tracker<'_>) -> TransferSummary {
     let (transferred, skipped, bytes) = tracker.counts();
+    let (sent_bytes, deduplicated_bytes) = tracker.storage_counts();
     TransferSummary {
         transferred,
         skipped,
         bytes,
+        sent_bytes,
+        deduplicated_bytes,
     }
 }

@@ -140,6 +140,20 @@ impl LfsRemote {
         value.as_ref().map(|value| value.expose_secret())
     }
 
+    /// `Bearer <token>` for `href` on the LFS server's own origin (scheme, host and port), any
+    /// path: the Hub's Xet token route (`/api/.../xet-write-token/...`) lives beside the LFS API,
+    /// not under it, and takes Bearer only.
+    #[cfg_attr(not(feature = "xet"), allow(dead_code))]
+    pub(super) fn bearer_for_origin(&self, href: &Url) -> Option<&str> {
+        let same_origin = href.scheme() == self.base.scheme()
+            && href.host() == self.base.host()
+            && href.port_or_known_default() == self.base.port_or_known_default();
+        if !same_origin {
+            return None;
+        }
+        self.bearer.as_ref().map(|value| value.expose_secret())
+    }
+
     pub(super) fn has_token(&self) -> bool {
         self.bearer.is_some()
     }
@@ -230,6 +244,23 @@ mod tests {
         let err = LfsRemote::new(&Url::parse("ssh://git@host/a/b").unwrap(), None).unwrap_err();
         assert!(matches!(err, LfsError::UnsupportedRemote { .. }), "{err}");
         assert!(!err.to_string().contains("git@"));
+    }
+
+    #[test]
+    fn the_xet_token_route_gets_bearer_on_the_lfs_origin_only() {
+        let remote = remote_with_token("https://hub.example/u/r.git/info/lfs").unwrap();
+        let route = Url::parse("https://hub.example/api/models/u/r/xet-write-token/main").unwrap();
+        assert_eq!(
+            remote.bearer_for_origin(&route),
+            Some("Bearer hf_test_token_value")
+        );
+        for other in [
+            "https://cas.example/api/models/u/r/xet-write-token/main",
+            "http://hub.example/api/models/u/r/xet-write-token/main",
+            "https://hub.example:8443/api/models/u/r/xet-write-token/main",
+        ] {
+            assert_eq!(remote.bearer_for_origin(&Url::parse(other).unwrap()), None);
+        }
     }
 
     #[test]

@@ -22,6 +22,11 @@ pub(crate) struct Tracker<'m> {
     transferred: AtomicUsize,
     skipped: AtomicUsize,
     transferred_bytes: AtomicU64,
+    /// Of `transferred_bytes`, what went through Xet, what of it the CAS had already, and what
+    /// Xet sent (compressed chunks and the shard).
+    xet_bytes: AtomicU64,
+    xet_deduplicated: AtomicU64,
+    xet_sent: AtomicU64,
     stopped: AtomicBool,
     first_error: Mutex<Option<LfsError>>,
     report_lock: Mutex<()>,
@@ -38,6 +43,9 @@ impl<'m> Tracker<'m> {
             transferred: AtomicUsize::new(0),
             skipped: AtomicUsize::new(0),
             transferred_bytes: AtomicU64::new(0),
+            xet_bytes: AtomicU64::new(0),
+            xet_deduplicated: AtomicU64::new(0),
+            xet_sent: AtomicU64::new(0),
             stopped: AtomicBool::new(false),
             first_error: Mutex::new(None),
             report_lock: Mutex::new(()),
@@ -112,6 +120,25 @@ impl<'m> Tracker<'m> {
         self.skipped.fetch_add(1, Ordering::Relaxed);
         self.done.fetch_add(1, Ordering::Relaxed);
         self.report();
+    }
+
+    /// Record what a Xet upload did: `bytes` of objects, `deduplicated` of them already stored,
+    /// `sent` over the wire.
+    #[cfg_attr(not(feature = "xet"), allow(dead_code))]
+    pub(crate) fn xet_uploaded(&self, bytes: u64, deduplicated: u64, sent: u64) {
+        self.xet_bytes.fetch_add(bytes, Ordering::Relaxed);
+        self.xet_deduplicated
+            .fetch_add(deduplicated, Ordering::Relaxed);
+        self.xet_sent.fetch_add(sent, Ordering::Relaxed);
+    }
+
+    /// (bytes sent to storage, bytes storage already had): whole objects for basic/multipart,
+    /// what Xet sent and deduplicated for Xet.
+    pub(crate) fn storage_counts(&self) -> (u64, u64) {
+        let total = self.transferred_bytes.load(Ordering::Relaxed);
+        let xet = self.xet_bytes.load(Ordering::Relaxed);
+        let sent = total.saturating_sub(xet) + self.xet_sent.load(Ordering::Relaxed);
+        (sent, self.xet_deduplicated.load(Ordering::Relaxed))
     }
 
     /// (transferred, skipped, bytes of the transferred objects)

@@ -1,5 +1,10 @@
 //! Uploads: one batch request per 100 objects, then a single PUT or a multipart upload per object,
 //! then the verify call when the server asks for one.
+//!
+//! When the batch may offer `xet` ([`Context::transfer`]) and the server picks it, the objects of
+//! every batch are gathered and uploaded together through Xet storage once all batches are asked
+//! (`super::xet`); if that fails for a reason that is not the user's, `auto` asks for those
+//! objects again without offering `xet` and sends them as `basic`/`multipart`, with a WARNING.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,6 +14,7 @@ use ureq::Body;
 
 use super::batch::{request_batch, Action, Operation, Outcome, Transfer, BATCH_SIZE};
 use super::client::{Method, Outgoing, Payload, LFS_MEDIA_TYPE};
+use super::mode::LfsTransferMode;
 use super::multipart::{plan_parts, upload_part, MultipartUpload};
 use super::pool::run_pool;
 use super::remote::{short_url, LfsRemote};
@@ -28,6 +34,22 @@ pub(crate) struct Context<'a, 'm> {
     pub policy: RetryPolicy,
     pub tracker: &'a Tracker<'m>,
     pub ref_name: Option<&'a str>,
+    /// Whether uploads offer `xet`, and whether they may fall back from it.
+    pub transfer: LfsTransferMode,
+}
+
+/// An object to upload through Xet storage, with the upload action the batch gave it (its
+/// `href` is the token route, its headers the CAS access).
+#[cfg_attr(not(feature = "xet"), allow(dead_code))]
+pub(crate) struct XetJob<'a> {
+    pub item: &'a UploadItem,
+    pub action: Action,
+}
+
+/// What one batch answer asks for: transfers for the pool, or objects for Xet.
+struct Planned<'a> {
+    jobs: Vec<Job<'a>>,
+    xet: Vec<XetJob<'a>>,
 }
 
 // Moved once through the channel; boxing the single-PUT job would only add an allocation.
@@ -54,9 +76,28 @@ pub(crate) fn upload_all(
         workers,
         ctx.tracker,
         |submit| {
-            for chunk in items.chunks(BATCH_SIZE) {
+            let offer_xet = ctx.transfer.offers_xet()?;
+            let mut xet = Vec::new();
+            let all: Vec<&UploadItem> = items.iter().collect();
+            for chunk in all.chunks(BATCH_SIZE) {
                 ctx.tracker.check()?;
-                for job in plan_batch(ctx, chunk, restorer)? {
+                let planned = plan_batch(ctx, chunk, restorer, offer_xet)?;
+                xet.extend(planned.xet);
+                for job in planned.jobs {
+                    if !submit(job) {
+                        return Ok(());
+                    }
+                }
+            }
+            if xet.is_empty() {
+                return Ok(());
+            }
+            let Some(fallback) = upload_xet(ctx, &xet)? else {
+                return Ok(());
+            };
+            for chunk in fallback.chunks(BATCH_SIZE) {
+                ctx.tracker.check()?;
+                for job in plan_batch(ctx, chunk, restorer, false)?.jobs {
                     if !submit(job) {
                         return Ok(());
                     }
@@ -89,25 +130,89 @@ pub(crate) fn upload_all(
     )
 }
 
+/// Upload `jobs` through Xet; `Some(items)` when they are to be sent again without Xet.
+#[cfg(feature = "xet")]
+fn upload_xet<'a>(
+    ctx: &Context<'_, '_>,
+    jobs: &[XetJob<'a>],
+) -> Result<Option<Vec<&'a UploadItem>>, LfsError> {
+    use super::xet::{upload, XetFailure};
+    match upload(ctx, jobs) {
+        Ok(report) => {
+            ctx.tracker.monitor().notice(format!(
+                "Xet: {} file(s), {} bytes, {} deduplicated, {} sent to storage",
+                report.files, report.bytes, report.deduplicated, report.sent
+            ));
+            ctx.tracker
+                .xet_uploaded(report.bytes, report.deduplicated, report.sent);
+            Ok(None)
+        }
+        Err(XetFailure::Fatal(error)) => Err(error),
+        Err(XetFailure::FallBack(error)) if ctx.transfer == LfsTransferMode::Auto => {
+            ctx.tracker.monitor().warning(format!(
+                "the Xet upload failed ({error}); sending the {} object(s) with basic/multipart \
+                 instead (set HFGIT_LFS_TRANSFER=basic to skip Xet)",
+                jobs.len()
+            ));
+            Ok(Some(jobs.iter().map(|job| job.item).collect()))
+        }
+        Err(XetFailure::FallBack(error)) => Err(error),
+    }
+}
+
+/// Without the `xet` feature `xet` is never offered, so a server that picks it broke the protocol.
+#[cfg(not(feature = "xet"))]
+fn upload_xet<'a>(
+    _ctx: &Context<'_, '_>,
+    _jobs: &[XetJob<'a>],
+) -> Result<Option<Vec<&'a UploadItem>>, LfsError> {
+    Err(LfsError::Protocol {
+        detail: "the server chose the transfer \"xet\", which was not offered".to_owned(),
+    })
+}
+
 /// Ask about one chunk of objects and turn the answer into jobs; objects the server already has
 /// are counted as skipped here.
 fn plan_batch<'a>(
     ctx: &Context<'_, '_>,
-    chunk: &'a [UploadItem],
+    chunk: &[&'a UploadItem],
     restorer: Option<&dyn ObjectSource>,
-) -> Result<Vec<Job<'a>>, LfsError> {
+    offer_xet: bool,
+) -> Result<Planned<'a>, LfsError> {
     let pointers: Vec<Pointer> = chunk.iter().map(|item| item.pointer).collect();
+    let operation = if offer_xet {
+        Operation::UploadOfferingXet
+    } else {
+        Operation::Upload
+    };
     let answer = request_batch(
         ctx.remote,
         &ctx.policy,
         ctx.tracker,
-        Operation::Upload,
+        operation,
         &pointers,
         ctx.ref_name,
     )?;
+    let wants_upload = answer.objects.iter().any(|object| {
+        matches!(
+            object.outcome,
+            Outcome::Actions {
+                transfer: Some(_),
+                ..
+            }
+        )
+    });
+    if ctx.transfer == LfsTransferMode::Xet && wants_upload && answer.transfer != Transfer::Xet {
+        return Err(LfsError::Protocol {
+            detail: "the Xet transfer was asked for (HFGIT_LFS_TRANSFER or lfs_transfer=\"xet\"), \
+                     but the LFS server did not choose it"
+                .to_owned(),
+        });
+    }
     let mut jobs = Vec::new();
+    let mut xet = Vec::new();
     let mut missing = Vec::new();
-    for (item, object) in chunk.iter().zip(answer.objects) {
+    for (&item, object) in chunk.iter().zip(answer.objects) {
         let (action, verify) = match object.outcome {
             Outcome::Rejected { code, message } => {
                 return Err(rejected(&item.path, &item.pointer, code, &message))
@@ -129,6 +234,10 @@ fn plan_batch<'a>(
             continue;
         }
         let plan = match answer.transfer {
+            Transfer::Xet => {
+                xet.push(XetJob { item, action });
+                continue;
+            }
             Transfer::Multipart => {
                 plan_parts(&action.header, item.pointer.size).map_err(|detail| {
                     LfsError::Protocol {
@@ -154,7 +263,7 @@ fn plan_batch<'a>(
     if !missing.is_empty() {
         return Err(LfsError::ObjectMissingLocally { paths: missing });
     }
-    Ok(jobs)
+    Ok(Planned { jobs, xet })
 }
 
 /// Whether `restorer` put the missing object of `item` back into the store.
