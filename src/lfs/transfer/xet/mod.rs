@@ -141,12 +141,18 @@ fn watch(ctx: &Context<'_, '_>, commit: &XetUploadCommit, finished: &AtomicBool)
             aborted = true;
             let _ = commit.abort();
         }
-        let done = commit.progress().total_bytes_completed;
-        if done > shown {
-            ctx.tracker.add_bytes(done - shown);
-            shown = done;
-        }
+        shown = show_progress(ctx, commit, shown);
         std::thread::sleep(POLL);
+    }
+    // A transfer shorter than one poll still shows its bytes.
+    show_progress(ctx, commit, shown)
+}
+
+fn show_progress(ctx: &Context<'_, '_>, commit: &XetUploadCommit, shown: u64) -> u64 {
+    let done = commit.progress().total_bytes_completed;
+    if done > shown {
+        ctx.tracker.add_bytes(done - shown);
+        return done;
     }
     shown
 }
