@@ -8,8 +8,9 @@ hfgit through Xet, one by hfgit with `lfs_transfer="basic"`, one by git + git-lf
 5% of the file is overwritten in place, in three contiguous regions (a fine-tune of a few
 layers), and each pushes again. Bytes sent to storage: for Xet, the request bodies the CAS
 received (chunks, shards); for basic and git-lfs, the objects LFS storage received. Every hfgit
-push runs in its own process (`os.wait4` gives its CPU seconds and peak RSS); the hub runs in
-this one. Prints a Markdown table.
+push runs in its own process under `/usr/bin/time` (wall, CPU seconds, peak RSS), after an
+unmeasured commit, as git + git-lfs's `git push` does; the hub and its CAS run in this process
+and in `local_cas_server`. Prints a Markdown table.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from hfgit.testing import LocalHub
@@ -28,11 +28,14 @@ from hfgit.testing import LocalHub
 MiB = 1024 * 1024
 ROOT = Path(__file__).resolve().parent.parent
 
+COMMIT_CHILD = """
+import sys, hfgit
+hfgit.Repository(sys.argv[1]).commit(sys.argv[2])
+"""
 PUSH_CHILD = """
 import json, sys, hfgit
 repo = hfgit.Repository(sys.argv[1])
-repo.commit(sys.argv[3])
-result = repo.push(token=sys.argv[2], lfs_transfer=sys.argv[4], progress=False)
+result = repo.push(token=sys.argv[2], lfs_transfer=sys.argv[3], progress=False)
 print(json.dumps({"sent": result.lfs_bytes_sent, "dedup": result.lfs_bytes_deduplicated}))
 """
 
@@ -40,17 +43,17 @@ print(json.dumps({"sent": result.lfs_bytes_sent, "dedup": result.lfs_bytes_dedup
 def run_measured(
     args: list[str], env: dict[str, str] | None = None
 ) -> tuple[float, float, float, str]:
-    """(wall s, CPU s, peak RSS MiB, stdout) of a child process."""
-    started = time.monotonic()
-    child = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-    assert child.stdout is not None and child.stderr is not None
-    out, err = child.stdout.read(), child.stderr.read()
-    _, status, usage = os.wait4(child.pid, 0)
-    child.returncode = os.waitstatus_to_exitcode(status)
-    wall = time.monotonic() - started
+    """(wall s, CPU s, peak RSS MiB, stdout) of a child process, from `/usr/bin/time` (a fresh
+    process image, so the peak RSS is the child's own and not this process's at fork)."""
+    child = subprocess.run(
+        ["/usr/bin/time", "-f", "TIME %e %U %S %M", *args], capture_output=True, env=env
+    )
+    err = child.stderr.decode()
     if child.returncode != 0:
-        raise RuntimeError(f"{args[:3]} failed: {err.decode()[-2000:]}")
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, out.decode()
+        raise RuntimeError(f"{args[:3]} failed: {err[-2000:]}")
+    line = next(line for line in reversed(err.splitlines()) if line.startswith("TIME "))
+    wall, user, system, rss_kib = (float(field) for field in line.split()[1:])
+    return wall, user + system, rss_kib / 1024, child.stdout.decode()
 
 
 def git_env(home: Path, token: str) -> dict[str, str]:
@@ -144,8 +147,14 @@ def main() -> None:
                         env,
                     )
                 else:
+                    subprocess.run(
+                        [sys.executable, "-c", COMMIT_CHILD, str(work), step],
+                        env=child_env,
+                        check=True,
+                        capture_output=True,
+                    )
                     wall, cpu, rss, _ = run_measured(
-                        [sys.executable, "-c", PUSH_CHILD, str(work), hub.write_token, step, way],
+                        [sys.executable, "-c", PUSH_CHILD, str(work), hub.write_token, way],
                         child_env,
                     )
                 sent = (hub.xet_bytes_received - before_cas) + (

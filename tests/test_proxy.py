@@ -19,6 +19,15 @@ from gitcli import git
 from hfgit.testing import LocalHub
 from tinyproxy import Tinyproxy
 
+
+@pytest.fixture(autouse=True)
+def lfs_over_basic(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests follow LFS storage requests through the proxy rules of src/net/. Xet traffic
+    goes through the Hub crates' own HTTP client, which reads the proxy environment variables
+    but not git config, proxy credentials or hfgit's NO_PROXY rules: known gap (issue 15)."""
+    monkeypatch.setenv("HFGIT_LFS_TRANSFER", "basic")
+
+
 PROXY_USER = "alice"
 PROXY_PASSWORD = "pr0xy.s3cret-pw"
 

@@ -66,8 +66,9 @@ def test_a_rate_limited_batch_request_waits_as_long_as_the_ratelimit_header_says
 
 
 def test_a_storage_429_with_a_retry_after_date_is_waited_out(
-    hub: LocalHub, work: hfgit.Repository
+    hub: LocalHub, work: hfgit.Repository, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("HFGIT_LFS_TRANSFER", "basic")  # storage faults are on the basic path
     # r=3 (some left): the RateLimit header does not apply, Retry-After (a date) does.
     retry_at = email.utils.formatdate(time.time() + 3, usegmt=True)
     hub.faults.rate_limit_next(

@@ -104,8 +104,14 @@ def storage_uploads(hub: LocalHub) -> int:
 
 
 def test_push_with_rebase_puts_local_commits_after_a_readme_edit_made_with_git(
-    hub: LocalHub, repo_id: str, work: hfgit.Repository, other: Path, tmp_path: Path
+    hub: LocalHub,
+    repo_id: str,
+    work: hfgit.Repository,
+    other: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("HFGIT_LFS_TRANSFER", "basic")  # counts uploads to LFS storage
     edit_card_with_git(hub, other)
     weights = os.urandom(2 * MiB)
     write(work, "model.safetensors", weights)
