@@ -404,8 +404,9 @@ def test_offline_mode_refuses_network_calls_before_any_request_while_local_calls
 
 
 def test_lfs_requests_carry_the_token_as_bearer(
-    hub: LocalHub, repo_id: str, tmp_path: Path
+    hub: LocalHub, repo_id: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("HFGIT_LFS_TRANSFER", "basic")  # the basic sequence, verify included
     repo = hfgit.clone(repo_id, tmp_path / "clone", token=hub.write_token, endpoint=hub.endpoint)
     (Path(repo.path) / "w.bin").write_bytes(os.urandom(1_500_000))
     repo.commit("weights")
@@ -422,8 +423,9 @@ def test_lfs_requests_carry_the_token_as_bearer(
 
 
 def test_lfs_falls_back_to_basic_when_the_server_refuses_bearer(
-    hub: LocalHub, repo_id: str, tmp_path: Path
+    hub: LocalHub, repo_id: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("HFGIT_LFS_TRANSFER", "basic")  # the basic sequence, verify included
     repo = hfgit.clone(repo_id, tmp_path / "clone", token=hub.write_token, endpoint=hub.endpoint)
     data = os.urandom(1_500_000)
     (Path(repo.path) / "w.bin").write_bytes(data)

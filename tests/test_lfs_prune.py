@@ -258,8 +258,9 @@ def git_lfs_fsck(root: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_verify_remote_keeps_objects_the_server_does_not_have(
-    work: hfgit.Repository, hub: LocalHub, clone_dir: Path
+    work: hfgit.Repository, hub: LocalHub, clone_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("HFGIT_LFS_TRANSFER", "basic")  # "losing" it deletes its stored file
     lost = save(work, 1)
     push(work, hub)
     kept_by_server = save(work, 2)
