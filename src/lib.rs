@@ -9,6 +9,7 @@ pub mod error;
 pub mod hub;
 pub mod lfs;
 mod parallel;
+mod platform;
 pub mod progress;
 pub mod remote;
 pub mod repo;

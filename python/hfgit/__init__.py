@@ -10,9 +10,8 @@ and disk work, Ctrl-C honoured.
 
 from __future__ import annotations
 
-from . import _native
-from .api import clone, commit, push
-from .checkpoint import CheckpointPusher
+import importlib
+
 from .exceptions import (
     AuthenticationError,
     CertificateError,
@@ -46,19 +45,58 @@ from .exceptions import (
     RevisionNotFoundError,
     SnapshotOverwrittenError,
 )
-from .progress import Progress
-from .repository import Repository
-from .results import (
-    CommitInfo,
-    LfsPullResult,
-    PullResult,
-    PushResult,
-    RefUpdate,
-    StatusEntry,
-    StatusResult,
-)
 
-__version__: str = _native.__version__
+# typing.TYPE_CHECKING without importing typing, which would cost `import hfgit` a few ms.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .api import clone, commit, push
+    from .checkpoint import CheckpointPusher
+    from .progress import Progress
+    from .repository import Repository
+    from .results import (
+        CommitInfo,
+        LfsPullResult,
+        PullResult,
+        PushResult,
+        RefUpdate,
+        StatusEntry,
+        StatusResult,
+    )
+
+    __version__: str
+
+# `import hfgit` stays cheap (no extension, threads, logging or dataclasses loaded): each name
+# below is imported from its module the first time it is used, then kept as a module attribute.
+_LAZY = {
+    "clone": "api",
+    "commit": "api",
+    "push": "api",
+    "CheckpointPusher": "checkpoint",
+    "Progress": "progress",
+    "Repository": "repository",
+    "CommitInfo": "results",
+    "LfsPullResult": "results",
+    "PullResult": "results",
+    "PushResult": "results",
+    "RefUpdate": "results",
+    "StatusEntry": "results",
+    "StatusResult": "results",
+    "__version__": "_native",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted((set(globals()) | set(__all__)) - {"TYPE_CHECKING", "importlib"})
+
 
 __all__ = [
     "AuthenticationError",

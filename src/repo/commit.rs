@@ -1,7 +1,6 @@
 //! Recording the work tree as a commit, the way `git add -A && git commit` would.
 
 use std::collections::HashMap;
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use git2::{Repository, Signature};
@@ -298,7 +297,7 @@ fn only_these_paths(
         .map(|entry| entry.path)
         .collect();
     for path in dropped {
-        selected.remove_path(Path::new(std::ffi::OsStr::from_bytes(&path)))?;
+        selected.remove_path(&crate::platform::path_from_bytes(&path))?;
     }
     for entry in index.iter() {
         let stage = (entry.flags >> 12) & 0x3;
