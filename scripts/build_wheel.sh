@@ -34,11 +34,11 @@ wheel=$(ls dist/hfgit_native-*-manylinux*_"$arch".whl)
 report=$(python -m auditwheel show "$wheel")
 printf '%s\n' "$report"
 tag="manylinux_2_17_$arch"
-if ! printf '%s' "$report" | tr -d '\n' | grep -q "consistent with the following platform tag: \"$tag\""; then
+if ! printf '%s' "$report" | tr '\n' ' ' | tr -s ' ' | grep -q "consistent with the following platform tag: \"$tag\""; then
     echo "FAILED: auditwheel does not find $wheel $tag compliant" >&2
     exit 1
 fi
-if printf '%s' "$report" | grep -qi "external shared libraries\|not in policy\|undefined symbol"; then
+if printf '%s' "$report" | tr '\n' ' ' | grep -qi "external shared libraries are required\|not in policy\|undefined symbol"; then
     echo "FAILED: $wheel needs libraries outside the manylinux policy" >&2
     exit 1
 fi

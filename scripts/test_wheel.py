@@ -230,6 +230,11 @@ def _test(wheel: Path, scratch: Path, base_python: str, pytest_args: list[str]) 
         HFGIT_WHEEL_SITE=str(site),
         HFGIT_WHEEL_CHECKOUT=str(ROOT),
     )
+    # Test paths given relative to the checkout (tests/test_cli.py) are made absolute, since
+    # pytest runs elsewhere; without any, the whole of tests/ runs.
+    arguments = [_in_checkout(arg) for arg in pytest_args or ["-q"]]
+    if arguments == list(pytest_args or ["-q"]):
+        arguments.append(str(ROOT / "tests"))
     command = [
         python,
         "-m",
@@ -242,11 +247,20 @@ def _test(wheel: Path, scratch: Path, base_python: str, pytest_args: list[str]) 
         "no:cacheprovider",
         "-p",
         "hfgit_wheel_guard",
-        *(pytest_args or ["-q"]),
-        ROOT / "tests",
+        *arguments,
     ]
     print("$ " + " ".join(str(part) for part in command), flush=True)
     return subprocess.run([str(part) for part in command], env=pytest_env, cwd=run_dir).returncode
+
+
+def _in_checkout(argument: str) -> str:
+    """``tests/x.py::test`` as an absolute path when it names a file of the checkout."""
+    if argument.startswith("-"):
+        return argument
+    path, _, rest = argument.partition("::")
+    if not (ROOT / path).exists():
+        return argument
+    return str(ROOT / path) + (f"::{rest}" if rest else "")
 
 
 def _pyenv_python(version: str) -> str | None:

@@ -10,8 +10,6 @@ and disk work, Ctrl-C honoured.
 
 from __future__ import annotations
 
-import importlib
-
 from .exceptions import (
     AuthenticationError,
     CertificateError,
@@ -89,13 +87,15 @@ def __getattr__(name: str) -> object:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
     value = getattr(importlib.import_module(f".{module}", __name__), name)
     globals()[name] = value
     return value
 
 
 def __dir__() -> list[str]:
-    return sorted((set(globals()) | set(__all__)) - {"TYPE_CHECKING", "importlib"})
+    return sorted((set(globals()) | set(__all__)) - {"TYPE_CHECKING"})
 
 
 __all__ = [
