@@ -36,6 +36,7 @@ for arg in "\$@"; do
     case "\$arg" in
         -o) next=1 ;;
         -o*) out="\${arg#-o}" ;;
+        -Fo*|/Fo*) out="\${arg#?Fo}" ;;
         -E) preprocess=1 ;;
     esac
 done
@@ -43,7 +44,17 @@ done
 [ -n "\$out" ] || exit 0
 exec "$zig" cc -c -x c /dev/null -o "\$out"
 STUB
-printf '#!/bin/sh\nexec "%s" ar "$@"\n' "$zig" >"$tools/ar"
+# zig's ar, also spoken to as lib.exe (-out:FILE -nologo OBJECTS...), as the cc crate does for MSVC.
+cat >"$tools/ar" <<AR
+#!/bin/sh
+case "\$1" in
+    -out:*|-OUT:*|/out:*|/OUT:*)
+        out="\${1#*:}"; shift
+        for arg in "\$@"; do shift; case "\$arg" in -*) ;; *) set -- "\$@" "\$arg" ;; esac; done
+        exec "$zig" ar crs "\$out" "\$@" ;;
+esac
+exec "$zig" ar "\$@"
+AR
 chmod +x "$tools"/*
 
 targets=("$@")
