@@ -42,6 +42,30 @@ pub(crate) fn set_executable(path: &Path) -> io::Result<()> {
     }
 }
 
+/// Bytes an unprivileged writer may still use on the file system holding `path`, if known.
+pub(crate) fn free_space(path: &Path) -> Option<u64> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let name = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+        let mut stat = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+        // SAFETY: `name` is a valid C string and `stat` is written by statvfs before it is read.
+        if unsafe { libc::statvfs(name.as_ptr(), stat.as_mut_ptr()) } != 0 {
+            return None;
+        }
+        // SAFETY: statvfs returned 0, so it filled `stat`.
+        let stat = unsafe { stat.assume_init() };
+        // Both are 32-bit on some Unixes (macOS's fsblkcnt_t), 64-bit on Linux.
+        #[allow(clippy::useless_conversion)]
+        Some(u64::from(stat.f_bavail).saturating_mul(u64::from(stat.f_frsize)))
+    }
+    #[cfg(windows)]
+    {
+        let _ = path;
+        None
+    }
+}
+
 #[cfg(windows)]
 mod windows {
     use std::fs::{Metadata, Permissions};
