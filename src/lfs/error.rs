@@ -79,6 +79,14 @@ pub enum LfsError {
     #[error("CA bundle {} (from REQUESTS_CA_BUNDLE or SSL_CERT_FILE) cannot be used: {detail}", path.display())]
     CaBundle { path: PathBuf, detail: String },
 
+    /// A setting hfgit reads (an environment variable) holds a value it cannot use.
+    #[error("{name}={value:?} is not valid: it must be {expected}. Fix or unset it.")]
+    InvalidSetting {
+        name: &'static str,
+        value: String,
+        expected: &'static str,
+    },
+
     /// The server's answer does not follow the Git LFS protocol.
     #[error("Unexpected answer from the LFS server: {detail}")]
     Protocol { detail: String },

@@ -58,6 +58,7 @@ fn lfs_class_name(err: &LfsError) -> &'static str {
         LfsError::ObjectRejected { .. } => "LfsObjectRejectedError",
         LfsError::UnsupportedExtension { .. } => "LfsExtensionError",
         LfsError::ObjectMissingLocally { .. } => "LfsObjectMissingError",
+        LfsError::InvalidSetting { .. } => "InvalidArgumentError",
         LfsError::Server { .. } | LfsError::Network { .. } | LfsError::Protocol { .. } => {
             "LfsTransferError"
         }

@@ -300,6 +300,7 @@ class HubRequestHandler(BaseHTTPRequestHandler):
             status=None,
             authorization=identity.scheme,
             token_scope=identity.scope,
+            range=self.headers.get("Range"),
         )
         if path.startswith(lfs_http.STORAGE_PREFIX) and "Authorization" in self.headers:
             # Storage URLs authorize themselves; a client sending credentials there would leak

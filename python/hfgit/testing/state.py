@@ -30,7 +30,7 @@ class RequestRecord:
     `status` is the status LocalHub answered with, or None when it sent no response (a dropped
     connection, or a client that went away). `authorization` is only the scheme ("Basic",
     "Bearer", or "unsupported"), never the credentials. `token_scope` is the scope of the token
-    when it was valid, else None.
+    when it was valid, else None. `range` is the request's Range header, if it had one.
     """
 
     method: str
@@ -39,6 +39,7 @@ class RequestRecord:
     status: int | None
     authorization: str | None
     token_scope: str | None
+    range: str | None = None
 
 
 @dataclass(frozen=True)
