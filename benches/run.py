@@ -126,9 +126,14 @@ def make_steps(sizes: Sizes) -> list[Step]:
 class HubProcess:
     """The LocalHub process and the line protocol to it."""
 
-    def __init__(self, root: Path, env: dict[str, str]) -> None:
+    def __init__(
+        self, root: Path, env: dict[str, str], storage_rate_limit: int | None = None
+    ) -> None:
+        limit = (
+            [] if storage_rate_limit is None else ["--storage-rate-limit", str(storage_rate_limit)]
+        )
         self._proc = subprocess.Popen(
-            [sys.executable, str(HUB_SERVER), "--root", str(root)],
+            [sys.executable, str(HUB_SERVER), "--root", str(root), *limit],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=env,

@@ -12,6 +12,8 @@ import hashlib
 import http.client
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 from urllib.parse import parse_qs
 
@@ -206,7 +208,7 @@ def incomplete(root: Path) -> list[str]:
     return sorted(p.name for p in directory.iterdir()) if directory.is_dir() else []
 
 
-def test_a_big_object_comes_down_in_parallel_ranges_that_cover_it_once(
+def test_a_big_object_comes_down_in_parallel_ranges_that_cover_it(
     hub: LocalHub, repo_id: str, work: hfgit.Repository, tmp_path: Path
 ) -> None:
     data = pushed(hub, work, 40 * MiB)
@@ -215,9 +217,15 @@ def test_a_big_object_comes_down_in_parallel_ranges_that_cover_it_once(
 
     assert (Path(again.path) / "model.bin").read_bytes() == data
     spans = sorted(ranges_asked(hub))
-    assert len(spans) == 5, spans  # 8 MiB parts
-    assert [first for first, _ in spans] == [i * 8 * MiB for i in range(5)]
-    assert sum(last - first + 1 for first, last in spans) == len(data)
+    starts = {first for first, _ in spans}
+    assert {i * 8 * MiB for i in range(5)} <= starts, spans  # 8 MiB parts
+    # An idle worker may take the far half of a part still coming: at most one per part.
+    assert len(spans) <= 10, spans
+    covered = 0
+    for first, last in spans:
+        assert first <= covered, f"bytes {covered}-{first - 1} were never asked for"
+        covered = max(covered, last + 1)
+    assert covered == len(data)
     assert {r.status for r in storage(hub, "GET")} == {206}
     assert hub.storage_authorization_seen == []
     assert incomplete(Path(again.path)) == []
@@ -322,7 +330,7 @@ def test_an_interrupted_download_resumes_from_what_is_on_disk(
 ) -> None:
     lazy, data, oid = interrupted_pull(hub, repo_id, tmp_path, monkeypatch)
     record = json.loads((lazy / ".git" / "lfs" / "incomplete" / f"{oid}.part.json").read_text())
-    kept = sum(record["written"])
+    kept = sum(segment["written"] for segment in record["segments"])
     assert kept >= 2 * MiB
 
     hub.storage_rate_limit = None
@@ -387,3 +395,26 @@ def test_resumed_bytes_that_no_longer_hash_right_are_fetched_again(
 
     assert (lazy / "model.bin").read_bytes() == data
     assert incomplete(lazy) == []
+
+
+def test_a_clone_of_a_big_lfs_file_never_holds_it_in_memory(
+    hub: LocalHub, repo_id: str, work: hfgit.Repository, tmp_path: Path
+) -> None:
+    pushed(hub, work, 160 * MiB)
+    # VmHWM, not ru_maxrss: the latter keeps the forking process's size across exec.
+    clone = (
+        "import hfgit, re, sys; "
+        "hfgit.clone(sys.argv[1], sys.argv[2], token=sys.argv[3], endpoint=sys.argv[4]); "
+        "print(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1))"
+    )
+    package = str(Path(hfgit.__file__).resolve().parent.parent)
+    result = subprocess.run(
+        [sys.executable, "-c", clone, repo_id, str(tmp_path / "c"), hub.write_token, hub.endpoint],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": package},
+    )
+    assert result.returncode == 0, result.stderr
+    peak_mib = int(result.stdout.split()[-1]) / 1024
+    assert peak_mib < 120, f"the clone peaked at {peak_mib:.0f} MiB for a 160 MiB file"

@@ -31,8 +31,8 @@ use crate::lfs::error::LfsError;
 use crate::lfs::pointer::{Oid256, Pointer};
 use crate::lfs::store::LfsStore;
 
-/// Bytes copied from the socket to the file at a time; also how often cancellation is checked.
-pub(crate) const COPY_BUFFER: usize = 256 * 1024;
+/// Bytes gathered from the socket before they are written to the file at once.
+pub(crate) const COPY_BUFFER: usize = 1 << 20;
 
 /// Where one object can be fetched from.
 pub(crate) struct Href {
@@ -300,25 +300,77 @@ fn copy_sequential(
     received: &mut Received,
     size: u64,
 ) -> Result<(), Failure> {
-    let mut buffer = vec![0u8; COPY_BUFFER];
     let limit = size.saturating_add(1);
-    while received.bytes < limit {
-        let room = usize::try_from(limit - received.bytes)
-            .map_or(COPY_BUFFER, |left| left.min(COPY_BUFFER));
-        let read = match read_some(ctx, &mut body, &mut buffer[..room])? {
-            0 => break,
-            read => read,
-        };
-        write_at(out, &buffer[..read], received.bytes)
+    copy_in_batches(ctx, &mut body, limit - received.bytes.min(limit), |batch| {
+        write_at(out, batch, received.bytes)
             .map_err(|err| LfsError::io_at("writing", out_path, err))?;
-        received.hasher.update(&buffer[..read]);
-        received.bytes += read as u64;
-        ctx.tracker.add_bytes(read as u64);
-    }
+        received.hasher.update(batch);
+        received.bytes += batch.len() as u64;
+        Ok(None)
+    })?;
     if received.bytes < size {
         return Err(ended_early(received.bytes, size));
     }
     Ok(())
+}
+
+/// Read at most `want` bytes of `body`, handing them to `flush` in batches of up to
+/// [`COPY_BUFFER`] (fewer, larger writes: threads writing one file contend for its lock). What was
+/// read is flushed before a failure is returned, so an attempt that breaks keeps every byte it
+/// got. Progress counts bytes as they arrive. `flush` answers `Some(unused)` to stop reading,
+/// `unused` being the bytes of its batch it did not keep (they are taken back out of the
+/// progress). Returns the bytes read.
+pub(crate) fn copy_in_batches(
+    ctx: &Context<'_, '_>,
+    body: &mut impl Read,
+    want: u64,
+    mut flush: impl FnMut(&[u8]) -> Result<Option<u64>, Failure>,
+) -> Result<u64, Failure> {
+    let mut buffer = vec![0u8; COPY_BUFFER];
+    let mut filled = 0usize;
+    let mut total: u64 = 0;
+    let mut hand_over = |batch: &[u8]| -> Result<bool, Failure> {
+        if batch.is_empty() {
+            return Ok(true);
+        }
+        match flush(batch)? {
+            None => Ok(true),
+            Some(unused) => {
+                ctx.tracker.remove_bytes(unused);
+                Ok(false)
+            }
+        }
+    };
+    loop {
+        let left = want - total;
+        if left == 0 {
+            break;
+        }
+        let room = usize::try_from(left).map_or(buffer.len() - filled, |left| {
+            left.min(buffer.len() - filled)
+        });
+        let read = match read_some(ctx, body, &mut buffer[filled..filled + room]) {
+            Ok(read) => read,
+            Err(failure) => {
+                hand_over(&buffer[..filled])?;
+                return Err(failure);
+            }
+        };
+        if read == 0 {
+            break;
+        }
+        ctx.tracker.add_bytes(read as u64);
+        filled += read;
+        total += read as u64;
+        if filled == buffer.len() {
+            if !hand_over(&buffer[..filled])? {
+                return Ok(total);
+            }
+            filled = 0;
+        }
+    }
+    hand_over(&buffer[..filled])?;
+    Ok(total)
 }
 
 /// One read from a response body: the count (0 at its end), or the failure to report.

@@ -4,38 +4,41 @@
 //! GETs are often capped per connection), and the Hub serves objects over 50 GB only in ranges
 //! ("Any files over 50GB will not be available through basic http requests", huggingface_hub's
 //! `MAX_HTTP_DOWNLOAD_SIZE`). So an object of at least [`PARALLEL_FROM`] bytes, or over the
-//! run's whole-download limit, is split into parts ([`plan_ranges`]) that up to `concurrency`
+//! run's whole-download limit, is split into segments ([`plan_ranges`]) that up to `concurrency`
 //! workers fetch at once, each with `Range: bytes=a-b` on the same presigned href, writing at its
-//! offset with `pwrite`. Whichever worker completes the part that extends the finished prefix
-//! reads that prefix back (from the page cache) into one running SHA-256, so the hash is done
-//! when the last part lands and the object is read from the network once.
+//! offset with `pwrite`. A worker with no segment left to start takes the far half of the
+//! segment with the most bytes still to come (work stealing), so one slow or stalled connection
+//! (TCP backing off after losses) does not decide when the object is done.
 //!
-//! The parts go into `.git/lfs/incomplete/<oid>.part`, next to a small JSON record of how far
-//! each part got (`<oid>.part.json`, rewritten after each part and when the run stops). A later
-//! run resumes from it: the record must name the same object and part size and the file must
-//! have the object's length; parts already complete are only hashed, parts begun go on from their
-//! last byte. An `flock` on the part file keeps two processes from writing one download; the
-//! second then downloads into a private temp file of its own.
+//! The hash follows the bytes: whichever worker extends the contiguous prefix written from byte
+//! 0 reads the new bytes back (from the page cache) into one running SHA-256, so the hash is done
+//! soon after the last byte lands and the object comes over the network once.
 //!
-//! Starting over, cleanly (every part again, the record dropped), happens once at most, when
-//! storage says 416, or the object changed: its `ETag` is not the one the resumed bytes came with,
-//! its length is not the pointer's, or the bytes of a resumed download do not hash to the pointer.
-//! A server that answers a Range request with 200 ignores ranges: one worker then takes that
-//! stream for the whole object and the others stop.
+//! The segments go into `.git/lfs/incomplete/<oid>.part`, next to a small JSON record of how far
+//! each got (`<oid>.part.json`, rewritten after each segment and when the run stops). A later run
+//! resumes from it: the record must name the same object, cover it exactly in segments the run
+//! may ask for, and the file must have the object's length; segments already complete are only
+//! hashed, segments begun go on from their last byte. An `flock` on the part file keeps two
+//! processes from writing one download; the second downloads into a private temp file instead.
+//!
+//! Starting over, cleanly (every segment again, the record dropped), happens once at most: when
+//! storage says 416, or the object changed (its `ETag` is not the one the resumed bytes came with,
+//! its length is not the pointer's, or the bytes of a resumed download do not hash to the
+//! pointer). A server that answers a Range request with 200 ignores ranges: one worker then takes
+//! a plain stream for the whole object and the others stop.
 
-use std::collections::VecDeque;
 use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::path::PathBuf;
-use std::sync::{Mutex, MutexGuard, RwLock};
+use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::client::{header_text, Method, Outgoing, Payload};
 use super::download::{
-    ended_early, fetch_sequential, parse_content_range, read_at, read_some, renew_href, write_at,
-    Href, HrefLease, COPY_BUFFER,
+    copy_in_batches, ended_early, fetch_sequential, parse_content_range, read_at, renew_href,
+    write_at, Href, HrefLease,
 };
 use super::lease::{with_lease, Renew};
 use super::remote::short_url;
@@ -50,17 +53,21 @@ const MIB: u64 = 1024 * 1024;
 /// Objects at least this big are fetched in ranges; smaller ones in one GET each.
 pub(crate) const PARALLEL_FROM: u64 = 32 * MIB;
 const MIN_PART: u64 = 8 * MIB;
-/// Also bounds what a stop costs: a part begun is resumed, but a broken one is asked for again.
+/// Also bounds what a stop costs: a segment begun is resumed, but its open request is lost.
 const MAX_PART: u64 = 256 * MIB;
-/// Parts per worker: enough that the last parts finishing do not leave most workers idle.
+/// Segments per worker at the start: enough that the last ones do not leave most workers idle.
 const PARTS_PER_WORKER: u64 = 4;
+/// A segment is split for an idle worker only if both halves get at least this much.
+const MIN_STEAL: u64 = MIB;
+/// The hash is brought up to the written prefix once this much is waiting for it.
+const HASH_STEP: u64 = 8 * MIB;
 /// The default whole-download limit: the Hub's (huggingface_hub `MAX_HTTP_DOWNLOAD_SIZE`).
 pub const DEFAULT_MAX_WHOLE_DOWNLOAD: u64 = 50_000_000_000;
 /// Bytes read back per step of the in-order hash.
 const HASH_BUFFER: usize = 1 << 20;
-const RECORD_VERSION: u32 = 1;
+const RECORD_VERSION: u32 = 2;
 
-/// How one object is split: parts of `part_size` bytes, the last one shorter.
+/// How one object is split at first: parts of `part_size` bytes, the last one shorter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct RangePlan {
     pub part_size: u64,
@@ -77,9 +84,24 @@ impl RangePlan {
     }
 
     /// Offset and length of part `index` of an object of `size` bytes.
+    #[cfg(test)]
     fn range(&self, index: usize, size: u64) -> (u64, u64) {
         let start = self.part_size.saturating_mul(index as u64).min(size);
         (start, self.part_size.min(size - start))
+    }
+
+    fn segments(&self, size: u64) -> Vec<Segment> {
+        (0..size.div_ceil(self.part_size))
+            .map(|index| {
+                let start = index * self.part_size;
+                Segment {
+                    start,
+                    end: (start + self.part_size).min(size),
+                    written: 0,
+                    taken: false,
+                }
+            })
+            .collect()
     }
 }
 
@@ -100,20 +122,48 @@ pub(crate) fn plan_ranges(size: u64, workers: usize, max_whole_download: u64) ->
     Some(RangePlan::with_part_size(size, part_size))
 }
 
+/// Bytes `[start, end)` of the object; the first `written` of them are on disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct Segment {
+    start: u64,
+    end: u64,
+    written: u64,
+    /// A worker is fetching it.
+    #[serde(skip)]
+    taken: bool,
+}
+
+impl Segment {
+    fn len(&self) -> u64 {
+        self.end - self.start
+    }
+
+    fn next(&self) -> u64 {
+        self.start + self.written
+    }
+
+    fn left(&self) -> u64 {
+        self.len() - self.written
+    }
+
+    fn done(&self) -> bool {
+        self.written >= self.len()
+    }
+}
+
 /// What `<oid>.part.json` holds.
 #[derive(Serialize, Deserialize)]
 struct Record {
     version: u32,
     oid: String,
     size: u64,
-    part_size: u64,
     /// The `ETag` storage sent with the bytes on disk, to tell a changed object.
     etag: Option<String>,
-    /// Bytes written of each part, counted from its start.
-    written: Vec<u64>,
+    /// In order, covering the object.
+    segments: Vec<Segment>,
 }
 
-/// The file the parts are written to.
+/// The file the segments are written to.
 struct Partial {
     file: File,
     path: PathBuf,
@@ -129,9 +179,11 @@ struct Gate {
 }
 
 struct State {
+    /// Stable indices: a split appends the new segment, `order` keeps them sorted by offset.
+    segments: Vec<Segment>,
+    order: Vec<usize>,
+    /// The first plan, to start over with.
     plan: RangePlan,
-    waiting: VecDeque<usize>,
-    written: Vec<u64>,
     /// `None` while a worker is hashing (it holds the hasher).
     hasher: Option<Sha256>,
     hashed: u64,
@@ -146,6 +198,63 @@ struct State {
     counted: u64,
 }
 
+impl State {
+    fn reset(&mut self, segments: Vec<Segment>) {
+        self.order = (0..segments.len()).collect();
+        self.segments = segments;
+        self.hasher = Some(Sha256::new());
+        self.hashed = 0;
+        self.finished = false;
+    }
+
+    /// Where the bytes written contiguously from byte 0 end.
+    fn prefix(&self) -> u64 {
+        for &id in &self.order {
+            let segment = &self.segments[id];
+            if !segment.done() {
+                return segment.next();
+            }
+        }
+        self.segments.iter().map(|s| s.end).max().unwrap_or(0)
+    }
+
+    /// A segment to fetch: the first one nobody fetches, else the far half of the one with the
+    /// most bytes to come.
+    fn take(&mut self) -> Option<usize> {
+        let free = self
+            .order
+            .iter()
+            .copied()
+            .find(|&id| !self.segments[id].taken && !self.segments[id].done());
+        if let Some(id) = free {
+            self.segments[id].taken = true;
+            return Some(id);
+        }
+        let (slot, id) = self
+            .order
+            .iter()
+            .copied()
+            .enumerate()
+            .filter(|&(_, id)| self.segments[id].taken)
+            .max_by_key(|&(_, id)| self.segments[id].left())?;
+        let victim = self.segments[id];
+        if victim.left() < 2 * MIN_STEAL {
+            return None;
+        }
+        let middle = victim.next() + victim.left() / 2;
+        self.segments[id].end = middle;
+        self.segments.push(Segment {
+            start: middle,
+            end: victim.end,
+            written: 0,
+            taken: true,
+        });
+        let new = self.segments.len() - 1;
+        self.order.insert(slot + 1, new);
+        Some(new)
+    }
+}
+
 /// What becomes of the partial file when the last worker lets go of the download.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum End {
@@ -157,7 +266,7 @@ enum End {
     Gone,
 }
 
-/// One object being fetched in ranges, shared by the workers fetching its parts.
+/// One object being fetched in ranges, shared by the workers fetching its segments.
 pub(crate) struct RangedDownload<'a> {
     item: &'a DownloadItem,
     store: &'a LfsStore,
@@ -167,10 +276,10 @@ pub(crate) struct RangedDownload<'a> {
     state: Mutex<State>,
 }
 
-/// How fetching one part ended (failures aside).
+/// How fetching one segment ended (failures aside).
 enum PartEnd {
     Done,
-    /// A restart or the switch to one stream made this part's bytes moot.
+    /// A restart or the switch to one stream made this segment's bytes moot.
     Stale,
     /// The server answered 200: it ignores ranges.
     RangeIgnored,
@@ -178,8 +287,20 @@ enum PartEnd {
     StartOver(LfsError),
 }
 
+/// What a write of received bytes led to.
+enum Wrote {
+    /// The segment wants more.
+    More,
+    /// The segment is complete (perhaps shortened by a split): stop reading; `unused` bytes of
+    /// the batch were beyond it.
+    Enough {
+        unused: u64,
+    },
+    Stale,
+}
+
 impl<'a> RangedDownload<'a> {
-    /// Open (or resume) the partial file of `item` and plan the parts still to fetch.
+    /// Open (or resume) the partial file of `item` and plan the segments still to fetch.
     pub(crate) fn open(
         ctx: &Context<'_, '_>,
         store: &'a LfsStore,
@@ -190,31 +311,27 @@ impl<'a> RangedDownload<'a> {
     ) -> Result<Self, LfsError> {
         let size = item.pointer.size;
         let (partial, saved) = open_partial(store, &item.pointer, max_whole_download)?;
-        let plan = saved.as_ref().map_or(plan, |record| {
-            RangePlan::with_part_size(size, record.part_size)
-        });
-        let written = saved
-            .as_ref()
-            .map_or_else(|| vec![0; plan.parts], |record| record.written.clone());
-        let resumed_bytes: u64 = written.iter().sum();
-        let waiting = (0..plan.parts)
-            .filter(|&index| written[index] < plan.range(index, size).1)
-            .collect();
+        let (segments, etag) = match saved {
+            Some(record) => (record.segments, record.etag),
+            None => (plan.segments(size), None),
+        };
+        let resumed_bytes: u64 = segments.iter().map(|segment| segment.written).sum();
         ctx.tracker.add_bytes(resumed_bytes);
-        let state = State {
+        let mut state = State {
+            segments: Vec::new(),
+            order: Vec::new(),
             plan,
-            waiting,
-            written,
-            hasher: Some(Sha256::new()),
+            hasher: None,
             hashed: 0,
             finished: false,
             end: End::Open,
             resumed: resumed_bytes > 0,
-            etag: saved.and_then(|record| record.etag),
+            etag,
             etag_checked: false,
             restarts: 0,
             counted: resumed_bytes,
         };
+        state.reset(segments);
         Ok(Self {
             item,
             store,
@@ -232,7 +349,7 @@ impl<'a> RangedDownload<'a> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn gate(&self) -> std::sync::RwLockReadGuard<'_, Gate> {
+    fn gate(&self) -> RwLockReadGuard<'_, Gate> {
         self.gate.read().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -240,8 +357,8 @@ impl<'a> RangedDownload<'a> {
         self.item.pointer.size
     }
 
-    /// The next part to fetch, with the generation it belongs to.
-    fn take(&self) -> Option<(usize, u64, RangePlan)> {
+    /// The next segment to fetch, with the generation it belongs to.
+    fn take(&self) -> Option<(usize, u64)> {
         let gate = self.gate();
         if gate.whole {
             return None;
@@ -250,15 +367,21 @@ impl<'a> RangedDownload<'a> {
         if state.finished {
             return None;
         }
-        let plan = state.plan;
-        state
-            .waiting
-            .pop_front()
-            .map(|index| (index, gate.generation, plan))
+        state.take().map(|id| (id, gate.generation))
     }
 
-    fn written(&self, index: usize) -> u64 {
-        self.state().written[index]
+    /// Where segment `id` goes on from and ends now (a split may have shortened it).
+    fn span(&self, id: usize) -> (u64, u64) {
+        let state = self.state();
+        let segment = &state.segments[id];
+        (segment.next(), segment.end)
+    }
+
+    fn release(&self, generation: u64, id: usize) {
+        let gate = self.gate();
+        if gate.generation == generation {
+            self.state().segments[id].taken = false;
+        }
     }
 
     /// Compare the `ETag` of an answer with the one the bytes on disk came with: `false` when a
@@ -279,21 +402,34 @@ impl<'a> RangedDownload<'a> {
         true
     }
 
-    /// Write `data` at `offset` for part `index` of `generation`; `false` (nothing written)
-    /// when that generation is over.
-    fn write(&self, generation: u64, index: usize, offset: u64, data: &[u8]) -> io::Result<bool> {
+    /// Write `data`, received for segment `id` of `generation` from `offset` on, up to the
+    /// segment's end.
+    fn write(&self, generation: u64, id: usize, offset: u64, data: &[u8]) -> io::Result<Wrote> {
         let gate = self.gate();
         if gate.generation != generation || gate.whole {
-            return Ok(false);
+            return Ok(Wrote::Stale);
         }
-        write_at(&self.partial.file, data, offset)?;
+        let end = self.state().segments[id].end;
+        let room = usize::try_from(end.saturating_sub(offset)).unwrap_or(usize::MAX);
+        let usable = &data[..data.len().min(room)];
+        write_at(&self.partial.file, usable, offset)?;
         let mut state = self.state();
-        state.written[index] += data.len() as u64;
-        state.counted += data.len() as u64;
-        Ok(true)
+        let segment = &mut state.segments[id];
+        let written = (offset + usable.len() as u64).min(segment.end) - segment.start;
+        let added = written.saturating_sub(segment.written);
+        segment.written = segment.written.max(written);
+        let done = segment.done();
+        state.counted += added;
+        Ok(if done {
+            Wrote::Enough {
+                unused: (data.len() - usable.len()) as u64,
+            }
+        } else {
+            Wrote::More
+        })
     }
 
-    /// Save how far each part got, if this download may be resumed.
+    /// Save how far each segment got, if this download may be resumed.
     fn save(&self, state: &State) {
         let Some(record_path) = &self.partial.record else {
             return;
@@ -302,9 +438,8 @@ impl<'a> RangedDownload<'a> {
             version: RECORD_VERSION,
             oid: self.item.pointer.oid.to_hex(),
             size: self.size(),
-            part_size: state.plan.part_size,
             etag: state.etag.clone(),
-            written: state.written.clone(),
+            segments: state.order.iter().map(|&id| state.segments[id]).collect(),
         };
         // Best effort: without a record the next run starts from scratch, nothing worse.
         let staged = record_path.with_extension("json.tmp");
@@ -317,30 +452,33 @@ impl<'a> RangedDownload<'a> {
         }
     }
 
-    /// Part `index` of `generation` is complete: record it and extend the hash.
-    fn part_done(
+    /// Segment `id` of `generation` is complete: record it and extend the hash.
+    fn segment_done(
         &self,
         ctx: &Context<'_, '_>,
         generation: u64,
+        id: usize,
     ) -> Result<Option<Pointer>, LfsError> {
         {
             let gate = self.gate();
             if gate.generation != generation {
                 return Ok(None);
             }
-            let state = self.state();
+            let mut state = self.state();
+            state.segments[id].taken = false;
             self.save(&state);
         }
-        self.advance_hash(ctx, generation)
+        self.advance_hash(ctx, generation, true)
     }
 
-    /// Hash the complete prefix of the file that is not hashed yet, unless another worker is
-    /// at it (it will take this part in too). `Some` with the object's pointer for the worker
-    /// that hashed the last byte.
+    /// Hash the written prefix of the file that is not hashed yet, unless another worker is at
+    /// it (it will take the new bytes in too). With `finish`, `Some` with the object's pointer
+    /// for the worker that hashed the last byte.
     fn advance_hash(
         &self,
         ctx: &Context<'_, '_>,
         generation: u64,
+        finish: bool,
     ) -> Result<Option<Pointer>, LfsError> {
         let size = self.size();
         loop {
@@ -350,9 +488,9 @@ impl<'a> RangedDownload<'a> {
                     return Ok(None);
                 }
                 let mut state = self.state();
-                let to = complete_prefix(&state, size);
+                let to = state.prefix();
                 if to <= state.hashed {
-                    if state.hashed == size && !state.finished {
+                    if finish && state.hashed == size && !state.finished {
                         if let Some(hasher) = state.hasher.take() {
                             state.finished = true;
                             let oid = Oid256::from_bytes(hasher.finalize().into());
@@ -390,7 +528,16 @@ impl<'a> RangedDownload<'a> {
             let mut state = self.state();
             state.hasher = Some(hasher);
             state.hashed = to;
+            if !finish {
+                return Ok(None);
+            }
         }
+    }
+
+    /// Whether enough of the written prefix waits for the hash to be worth hashing now.
+    fn hash_due(&self) -> bool {
+        let state = self.state();
+        state.hasher.is_some() && state.prefix() >= state.hashed + HASH_STEP
     }
 
     /// Start over cleanly, unless it was done already: then `give_up` is the error. A no-op for
@@ -416,11 +563,8 @@ impl<'a> RangedDownload<'a> {
         gate.generation += 1;
         ctx.tracker.remove_bytes(state.counted);
         state.counted = 0;
-        state.written = vec![0; state.plan.parts];
-        state.waiting = (0..state.plan.parts).collect();
-        state.hasher = Some(Sha256::new());
-        state.hashed = 0;
-        state.finished = false;
+        let segments = state.plan.segments(self.size());
+        state.reset(segments);
         state.resumed = false;
         state.etag = None;
         state.etag_checked = false;
@@ -440,8 +584,7 @@ impl<'a> RangedDownload<'a> {
         let mut state = self.state();
         ctx.tracker.remove_bytes(state.counted);
         state.counted = 0;
-        state.waiting.clear();
-        // The bytes are no longer tracked per part, so there is nothing to resume from later.
+        // The bytes are no longer tracked per segment: nothing to resume from later.
         state.end = End::Unresumable;
         self.discard_record();
         true
@@ -497,31 +640,27 @@ fn mismatch(expected: Pointer, received: Pointer) -> LfsError {
     }
 }
 
-/// Where the parts written so far stop being contiguous from byte 0.
-fn complete_prefix(state: &State, size: u64) -> u64 {
-    let plan = state.plan;
-    (0..plan.parts)
-        .find(|&index| state.written[index] < plan.range(index, size).1)
-        .map_or(size, |index| plan.range(index, size).0)
-}
-
-/// Fetch parts of `download` until none are left to take; the worker that hashes the last byte
-/// stores the object.
+/// Fetch segments of `download` until none are left to take; the worker that hashes the last
+/// byte stores the object.
 pub(crate) fn run(ctx: &Context<'_, '_>, download: &RangedDownload<'_>) -> Result<(), LfsError> {
     let item = download.item;
     let renew = |_: &Href| renew_href(ctx, item);
     loop {
-        let Some((index, generation, plan)) = download.take() else {
-            // Resumed parts may all be complete: someone still has to hash them.
+        let Some((id, generation)) = download.take() else {
+            // Resumed segments may all be complete: someone still has to hash them.
             let generation = download.gate().generation;
-            match download.advance_hash(ctx, generation)? {
+            match download.advance_hash(ctx, generation, true)? {
                 Some(received) if !download.finish(ctx, received)? => continue,
                 _ => return Ok(()),
             }
         };
-        match fetch_part(ctx, download, index, generation, plan, &renew)? {
+        let fetched = fetch_segment(ctx, download, id, generation, &renew);
+        if fetched.is_err() {
+            download.release(generation, id);
+        }
+        match fetched? {
             PartEnd::Done => {
-                if let Some(received) = download.part_done(ctx, generation)? {
+                if let Some(received) = download.segment_done(ctx, generation, id)? {
                     if download.finish(ctx, received)? {
                         return Ok(());
                     }
@@ -547,32 +686,31 @@ pub(crate) fn run(ctx: &Context<'_, '_>, download: &RangedDownload<'_>) -> Resul
     }
 }
 
-/// GET part `index` (from where an earlier attempt left it) and write it in place.
-fn fetch_part(
+/// GET segment `id` (from where an earlier attempt left it, up to where it ends now) and write
+/// it in place.
+fn fetch_segment(
     ctx: &Context<'_, '_>,
     download: &RangedDownload<'_>,
-    index: usize,
+    id: usize,
     generation: u64,
-    plan: RangePlan,
     renew: &Renew<'_, Href>,
 ) -> Result<PartEnd, LfsError> {
     let item = download.item;
     let size = item.pointer.size;
-    let (start, len) = plan.range(index, size);
-    let end = start + len - 1;
     let mut last_href = None;
     let mut token_sent = false;
     let outcome = with_lease(&ctx.policy, ctx.tracker, &download.lease, renew, |leased| {
         let href = &*leased.value;
-        let from = start + download.written(index);
-        if from > end {
+        let (from, end) = download.span(id);
+        if from >= end {
             return Ok(PartEnd::Done);
         }
+        let last = end - 1;
         let authorization = href.authorization(ctx);
         token_sent = authorization.is_some();
         last_href = Some(href.action.href.clone());
         let mut headers = header_pairs(&href.action);
-        headers.push(("Range".to_owned(), format!("bytes={from}-{end}")));
+        headers.push(("Range".to_owned(), format!("bytes={from}-{last}")));
         let outgoing = Outgoing {
             method: Method::Get,
             url: &href.action.href,
@@ -595,7 +733,7 @@ fn fetch_part(
                     status: 416,
                     during,
                     message: format!(
-                        "storage cannot serve bytes {from}-{end} of an object of {size} bytes \
+                        "storage cannot serve bytes {from}-{last} of an object of {size} bytes \
                          ({message}): it does not hold the object the pointer names"
                     ),
                 }));
@@ -621,11 +759,11 @@ fn fetch_part(
                 ),
             }));
         }
-        if range.start != from || range.end != end {
+        if range.start != from || range.end != last {
             return Err(bad_range(
                 item,
                 &format!(
-                    "bytes {}-{} instead of {from}-{end}",
+                    "bytes {}-{} instead of {from}-{last}",
                     range.start, range.end
                 ),
             ));
@@ -636,34 +774,45 @@ fn fetch_part(
             }));
         }
         let mut body = response.body_mut().as_reader();
-        let mut buffer = vec![0u8; COPY_BUFFER];
         let mut at = from;
-        while at <= end {
-            let room = usize::try_from(end + 1 - at).map_or(COPY_BUFFER, |n| n.min(COPY_BUFFER));
-            let read = read_some(ctx, &mut body, &mut buffer[..room])?;
-            if read == 0 {
-                return Err(ended_early(at - start, len));
-            }
-            let written = download
-                .write(generation, index, at, &buffer[..read])
+        let mut ended = None;
+        copy_in_batches(ctx, &mut body, end - from, |batch| {
+            let wrote = download
+                .write(generation, id, at, batch)
                 .map_err(|err| LfsError::io_at("writing", &download.partial.path, err))?;
-            if !written {
-                return Ok(PartEnd::Stale);
+            at += batch.len() as u64;
+            match wrote {
+                Wrote::More => {
+                    if download.hash_due() {
+                        download.advance_hash(ctx, generation, false)?;
+                    }
+                    Ok(None)
+                }
+                Wrote::Enough { unused } => {
+                    ended = Some(PartEnd::Done);
+                    Ok(Some(unused))
+                }
+                Wrote::Stale => {
+                    ended = Some(PartEnd::Stale);
+                    Ok(Some(batch.len() as u64))
+                }
             }
-            ctx.tracker.add_bytes(read as u64);
-            at += read as u64;
+        })?;
+        match ended {
+            Some(end) => Ok(end),
+            None => {
+                let (now, end) = download.span(id);
+                if now >= end {
+                    Ok(PartEnd::Done)
+                } else {
+                    Err(ended_early(now - from, end - from))
+                }
+            }
         }
-        Ok(PartEnd::Done)
     });
     outcome.map_err(|failure| {
         let during = match &last_href {
-            Some(href) => format!(
-                "downloading part {} of {} of {} from {}",
-                index + 1,
-                plan.parts,
-                item.path,
-                short_url(href)
-            ),
+            Some(href) => format!("downloading {} from {}", item.path, short_url(href)),
             None => format!("downloading {}", item.path),
         };
         failure.into_error(&during, token_sent)
@@ -725,8 +874,8 @@ fn open_partial(
     Ok((sized(file, path, Some(record_path))?, saved))
 }
 
-/// A record describes the bytes of `file_length` for this object, in parts the run may ask for
-/// (a whole-download limit lowered since means new parts).
+/// A record describes the bytes of `file_length` for this object, in segments that cover it
+/// exactly and that the run may ask for (a whole-download limit lowered since means new ones).
 fn resumable(
     record: &Record,
     pointer: &Pointer,
@@ -734,18 +883,21 @@ fn resumable(
     file_length: Option<u64>,
 ) -> bool {
     let size = pointer.size;
-    let theirs = RangePlan::with_part_size(size, record.part_size);
+    let mut covered = 0;
+    for segment in &record.segments {
+        let fits = segment.start == covered
+            && segment.end > segment.start
+            && segment.written <= segment.len()
+            && (size <= max_whole_download || segment.len() <= max_whole_download);
+        if !fits {
+            return false;
+        }
+        covered = segment.end;
+    }
     record.version == RECORD_VERSION
         && record.oid == pointer.oid.to_hex()
         && record.size == size
-        && record.part_size > 0
-        && record.part_size.min(size) <= max_whole_download.max(1)
-        && record.written.len() == theirs.parts
-        && record
-            .written
-            .iter()
-            .enumerate()
-            .all(|(index, &written)| written <= theirs.range(index, size).1)
+        && covered == size
         && file_length == Some(size)
 }
 
@@ -798,44 +950,97 @@ mod tests {
         let odd = plan_ranges(10, 4, 3).unwrap();
         assert_eq!((odd.part_size, odd.parts), (3, 4));
         assert_eq!(odd.range(3, 10), (9, 1));
+        assert_eq!(
+            odd.segments(10).last().map(|s| (s.start, s.end)),
+            Some((9, 10))
+        );
         assert_eq!(plan_ranges(3, 4, 3), None);
+    }
+
+    fn state(segments: Vec<Segment>) -> State {
+        let mut state = State {
+            segments: Vec::new(),
+            order: Vec::new(),
+            plan: RangePlan::with_part_size(1, 1),
+            hasher: None,
+            hashed: 0,
+            finished: false,
+            end: End::Open,
+            resumed: false,
+            etag: None,
+            etag_checked: false,
+            restarts: 0,
+            counted: 0,
+        };
+        state.reset(segments);
+        state
+    }
+
+    #[test]
+    fn an_idle_worker_takes_the_far_half_of_the_segment_with_most_to_come() {
+        let size = 40 * MIB;
+        let mut state = state(RangePlan::with_part_size(size, 20 * MIB).segments(size));
+        assert_eq!(state.take(), Some(0));
+        assert_eq!(state.take(), Some(1));
+        state.segments[0].written = 16 * MIB; // 4 MiB to come
+        state.segments[1].written = 2 * MIB; // 18 MiB to come: split it
+        assert_eq!(state.take(), Some(2));
+        assert_eq!(state.segments[1].end, 31 * MIB);
+        assert_eq!(
+            (state.segments[2].start, state.segments[2].end),
+            (31 * MIB, size)
+        );
+        assert_eq!(state.order, [0, 1, 2]);
+        // The prefix runs to the first incomplete segment's last byte written.
+        assert_eq!(state.prefix(), 16 * MIB);
+        state.segments[0].written = 20 * MIB;
+        assert_eq!(state.prefix(), 22 * MIB);
+        // Too little left anywhere: nothing to take.
+        state.segments[1].written = state.segments[1].len() - MIB;
+        state.segments[2].written = state.segments[2].len() - MIB;
+        assert_eq!(state.take(), None);
     }
 
     fn pointer(size: u64) -> Pointer {
         Pointer::new(Oid256::from_bytes([7; 32]), size)
     }
 
-    fn record(size: u64, part_size: u64, written: Vec<u64>) -> Record {
+    fn record(size: u64, segments: &[(u64, u64, u64)]) -> Record {
         Record {
             version: RECORD_VERSION,
             oid: pointer(size).oid.to_hex(),
             size,
-            part_size,
             etag: None,
-            written,
+            segments: segments
+                .iter()
+                .map(|&(start, end, written)| Segment {
+                    start,
+                    end,
+                    written,
+                    taken: false,
+                })
+                .collect(),
         }
     }
 
     #[test]
-    fn a_record_is_resumed_only_for_the_same_object_and_a_file_of_its_length() {
+    fn a_record_is_resumed_only_for_the_same_object_covered_exactly_and_a_file_of_its_length() {
         let size = 100 * MIB;
         let limit = DEFAULT_MAX_WHOLE_DOWNLOAD;
-        let good = record(size, 25 * MIB, vec![25 * MIB, 3, 0, 0]);
+        let good = record(size, &[(0, 60 * MIB, 60 * MIB), (60 * MIB, size, 3)]);
         assert!(resumable(&good, &pointer(size), limit, Some(size)));
         assert!(!resumable(&good, &pointer(size), limit, Some(size - 1)));
         assert!(!resumable(&good, &pointer(size + 1), limit, Some(size + 1)));
-        let overfull = record(size, 25 * MIB, vec![25 * MIB + 1, 0, 0, 0]);
-        assert!(!resumable(&overfull, &pointer(size), limit, Some(size)));
-        let short = record(size, 25 * MIB, vec![0, 0, 0]);
+        let gap = record(size, &[(0, 60 * MIB, 0), (61 * MIB, size, 0)]);
+        assert!(!resumable(&gap, &pointer(size), limit, Some(size)));
+        let short = record(size, &[(0, 60 * MIB, 0)]);
         assert!(!resumable(&short, &pointer(size), limit, Some(size)));
-        // Parts longer than a lowered limit allows are not asked for again.
-        assert!(!resumable(&good, &pointer(size), MIB, Some(size)));
-        assert!(resumable(
-            &record(size, MIB, vec![MIB; 100]),
-            &pointer(size),
-            MIB,
-            Some(size)
-        ));
+        let overfull = record(size, &[(0, 60 * MIB, 60 * MIB + 1), (60 * MIB, size, 0)]);
+        assert!(!resumable(&overfull, &pointer(size), limit, Some(size)));
+        // Segments longer than a lowered limit allows are not asked for again.
+        assert!(!resumable(&good, &pointer(size), 50 * MIB, Some(size)));
+        let small = record(size, &[(0, 50 * MIB, 0), (50 * MIB, size, 0)]);
+        assert!(resumable(&small, &pointer(size), 50 * MIB, Some(size)));
     }
 
     #[test]
