@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from urllib.parse import parse_qs
 
@@ -231,6 +232,33 @@ def test_a_big_object_comes_down_in_parallel_ranges_that_cover_it(
     assert incomplete(Path(again.path)) == []
 
 
+def test_a_slow_connections_range_is_taken_over_by_the_connections_that_are_idle(
+    hub: LocalHub, repo_id: str, work: hfgit.Repository, tmp_path: Path
+) -> None:
+    data = pushed(hub, work, 40 * MiB)
+    # One connection at 256 KiB/s: alone, its 8 MiB part would take 32 s.
+    hub.faults.slow_next(1, rate=256 * 1024, path_contains="/_lfs_storage/")
+
+    began = time.monotonic()
+    again = hfgit.clone(
+        repo_id, tmp_path / "again", token=hub.write_token, endpoint=hub.endpoint, lfs_concurrency=4
+    )
+    took = time.monotonic() - began
+
+    assert (Path(again.path) / "model.bin").read_bytes() == data
+    spans = ranges_asked(hub)
+    # The far half of the slow range was asked for again, then the far half of what was left,
+    # and so on while more than 2 MiB remained: the slow connection kept at most 2 MiB (8 s).
+    split = [
+        (first, last)
+        for first, last in spans
+        if any(a < first and last <= b for a, b in spans if (a, b) != (first, last))
+    ]
+    assert len(split) >= 2, spans
+    assert took < 20, f"the clone took {took:.1f} s: the slow connection kept its whole range"
+    assert incomplete(Path(again.path)) == []
+
+
 def test_objects_over_the_whole_download_limit_come_down_in_ranges_where_git_lfs_fails(
     hub: LocalHub,
     repo_id: str,
@@ -354,7 +382,6 @@ def test_a_416_on_resume_starts_the_download_over_cleanly(
     assert (lazy / "model.bin").read_bytes() == data
     gets = storage(hub, "GET")
     assert gets[0].status == 416
-    hub.clear_requests()
     assert gets[1:] and {r.status for r in gets[1:]} == {206}
     spans = [r.range.removeprefix("bytes=").split("-") for r in gets[1:] if r.range]
     assert sum(int(last) - int(first) + 1 for first, last in spans) == len(data)
@@ -418,3 +445,48 @@ def test_a_clone_of_a_big_lfs_file_never_holds_it_in_memory(
     assert result.returncode == 0, result.stderr
     peak_mib = int(result.stdout.split()[-1]) / 1024
     assert peak_mib < 120, f"the clone peaked at {peak_mib:.0f} MiB for a 160 MiB file"
+
+
+def test_a_download_killed_with_sigkill_resumes_from_the_segments_it_recorded(
+    hub: LocalHub, repo_id: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    work = hfgit.clone(repo_id, tmp_path / "work", token=hub.write_token, endpoint=hub.endpoint)
+    data = pushed(hub, work, 8 * MiB)
+    oid = hashlib.sha256(data).hexdigest()
+    lazy = tmp_path / "lazy"
+    hfgit.clone(repo_id, lazy, token=hub.write_token, endpoint=hub.endpoint, lfs=False)
+    hub.storage_rate_limit = MiB
+    record = lazy / ".git" / "lfs" / "incomplete" / f"{oid}.part.json"
+    pull = (
+        "import hfgit, sys; "
+        "hfgit.Repository(sys.argv[1]).lfs_pull(token=sys.argv[2], lfs_concurrency=2)"
+    )
+    package = str(Path(hfgit.__file__).resolve().parent.parent)
+    env = {**os.environ, "PYTHONPATH": package, "HFGIT_LFS_MAX_WHOLE_DOWNLOAD": str(MiB)}
+    child = subprocess.Popen(
+        [sys.executable, "-c", pull, str(lazy), hub.write_token],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (record.exists() and json.loads(record.read_text() or "{}").get("segments")):
+            assert child.poll() is None and time.monotonic() < deadline, "no segment recorded"
+            time.sleep(0.05)
+        kept = sum(s["written"] for s in json.loads(record.read_text())["segments"])
+        child.kill()
+    finally:
+        child.wait()
+    assert kept >= MiB
+    assert not (lazy / ".git" / "lfs" / "objects" / oid[:2] / oid[2:4] / oid).exists()
+
+    hub.storage_rate_limit = None
+    hub.clear_requests()
+    monkeypatch.setenv("HFGIT_LFS_MAX_WHOLE_DOWNLOAD", str(MiB))
+    hfgit.Repository(lazy).lfs_pull(token=hub.write_token)
+
+    assert (lazy / "model.bin").read_bytes() == data
+    asked = sum(last - first + 1 for first, last in ranges_asked(hub))
+    assert asked <= len(data) - kept, "segments recorded before the kill were fetched again"
+    assert incomplete(lazy) == []

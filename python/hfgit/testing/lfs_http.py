@@ -752,7 +752,8 @@ def _serve_download(handler: HubRequestHandler, target: _StorageTarget) -> None:
                 data[0] ^= 0xFF
             handler.wfile.write(bytes(data))
         else:
-            _send_file(handler, source, start, count, settings.storage_rate_limit)
+            rates = [r for r in (settings.storage_rate_limit, handler.slowed_to) if r is not None]
+            _send_file(handler, source, start, count, min(rates, default=None))
 
 
 def _send_file(

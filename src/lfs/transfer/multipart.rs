@@ -384,6 +384,16 @@ fn renew_parts(
             ),
         });
     };
+    if let Some(old) = old.filter(|old| old.plan.urls.len() != set.plan.urls.len()) {
+        return Err(LfsError::Protocol {
+            detail: format!(
+                "the part URLs of {} expired and the server renewed them for {} parts instead of {}",
+                item.path,
+                set.plan.urls.len(),
+                old.plan.urls.len()
+            ),
+        });
+    }
     set.epoch = match old {
         Some(old) if set.continues(old) => old.epoch,
         Some(old) => old.epoch + 1,

@@ -27,12 +27,13 @@
 //! pointer). A server that answers a Range request with 200 ignores ranges: one worker then takes
 //! a plain stream for the whole object and the others stop.
 
-use std::fs::{self, File, OpenOptions};
+mod partial;
+mod segments;
+
+use std::fs;
 use std::io;
-use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard};
 
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::client::{header_text, Method, Outgoing, Payload};
@@ -48,128 +49,15 @@ use super::DownloadItem;
 use crate::lfs::error::LfsError;
 use crate::lfs::pointer::{Oid256, Pointer};
 use crate::lfs::store::LfsStore;
+use partial::{open_partial, Partial};
+pub use segments::DEFAULT_MAX_WHOLE_DOWNLOAD;
+pub(crate) use segments::{plan_ranges, RangePlan};
+use segments::{Segments, MIB};
 
-const MIB: u64 = 1024 * 1024;
-/// Objects at least this big are fetched in ranges; smaller ones in one GET each.
-pub(crate) const PARALLEL_FROM: u64 = 32 * MIB;
-const MIN_PART: u64 = 8 * MIB;
-/// Also bounds what a stop costs: a segment begun is resumed, but its open request is lost.
-const MAX_PART: u64 = 256 * MIB;
-/// Segments per worker at the start: enough that the last ones do not leave most workers idle.
-const PARTS_PER_WORKER: u64 = 4;
-/// A segment is split for an idle worker only if both halves get at least this much.
-const MIN_STEAL: u64 = MIB;
 /// The hash is brought up to the written prefix once this much is waiting for it.
 const HASH_STEP: u64 = 8 * MIB;
-/// The default whole-download limit: the Hub's (huggingface_hub `MAX_HTTP_DOWNLOAD_SIZE`).
-pub const DEFAULT_MAX_WHOLE_DOWNLOAD: u64 = 50_000_000_000;
 /// Bytes read back per step of the in-order hash.
 const HASH_BUFFER: usize = 1 << 20;
-const RECORD_VERSION: u32 = 2;
-
-/// How one object is split at first: parts of `part_size` bytes, the last one shorter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct RangePlan {
-    pub part_size: u64,
-    pub parts: usize,
-}
-
-impl RangePlan {
-    fn with_part_size(size: u64, part_size: u64) -> Self {
-        let part_size = part_size.max(1);
-        Self {
-            part_size,
-            parts: usize::try_from(size.div_ceil(part_size)).unwrap_or(usize::MAX),
-        }
-    }
-
-    /// Offset and length of part `index` of an object of `size` bytes.
-    #[cfg(test)]
-    fn range(&self, index: usize, size: u64) -> (u64, u64) {
-        let start = self.part_size.saturating_mul(index as u64).min(size);
-        (start, self.part_size.min(size - start))
-    }
-
-    fn segments(&self, size: u64) -> Vec<Segment> {
-        (0..size.div_ceil(self.part_size))
-            .map(|index| {
-                let start = index * self.part_size;
-                Segment {
-                    start,
-                    end: (start + self.part_size).min(size),
-                    written: 0,
-                    taken: false,
-                }
-            })
-            .collect()
-    }
-}
-
-/// Whether (and how) an object of `size` bytes is fetched in ranges with `workers` in flight:
-/// `None` for one plain GET. Objects over `max_whole_download` always go in ranges no longer
-/// than that, whatever the other choices; others from [`PARALLEL_FROM`], in about
-/// [`PARTS_PER_WORKER`] parts per worker of [`MIN_PART`] to [`MAX_PART`] bytes.
-pub(crate) fn plan_ranges(size: u64, workers: usize, max_whole_download: u64) -> Option<RangePlan> {
-    let over_limit = size > max_whole_download;
-    if !over_limit && size < PARALLEL_FROM {
-        return None;
-    }
-    let spread = (workers.max(1) as u64).saturating_mul(PARTS_PER_WORKER);
-    let mut part_size = (size / spread).clamp(MIN_PART, MAX_PART);
-    if over_limit {
-        part_size = part_size.min(max_whole_download.max(1));
-    }
-    Some(RangePlan::with_part_size(size, part_size))
-}
-
-/// Bytes `[start, end)` of the object; the first `written` of them are on disk.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-struct Segment {
-    start: u64,
-    end: u64,
-    written: u64,
-    /// A worker is fetching it.
-    #[serde(skip)]
-    taken: bool,
-}
-
-impl Segment {
-    fn len(&self) -> u64 {
-        self.end - self.start
-    }
-
-    fn next(&self) -> u64 {
-        self.start + self.written
-    }
-
-    fn left(&self) -> u64 {
-        self.len() - self.written
-    }
-
-    fn done(&self) -> bool {
-        self.written >= self.len()
-    }
-}
-
-/// What `<oid>.part.json` holds.
-#[derive(Serialize, Deserialize)]
-struct Record {
-    version: u32,
-    oid: String,
-    size: u64,
-    /// The `ETag` storage sent with the bytes on disk, to tell a changed object.
-    etag: Option<String>,
-    /// In order, covering the object.
-    segments: Vec<Segment>,
-}
-
-/// The file the segments are written to.
-struct Partial {
-    file: File,
-    path: PathBuf,
-    /// `Some` when the download may be resumed: this process holds the lock on `path`.
-    record: Option<PathBuf>,
-}
 
 struct Gate {
     /// Counts clean restarts and the switch to one stream; a writer of an older generation stops.
@@ -179,9 +67,7 @@ struct Gate {
 }
 
 struct State {
-    /// Stable indices: a split appends the new segment, `order` keeps them sorted by offset.
-    segments: Vec<Segment>,
-    order: Vec<usize>,
+    segments: Segments,
     /// The first plan, to start over with.
     plan: RangePlan,
     /// `None` while a worker is hashing (it holds the hasher).
@@ -199,59 +85,11 @@ struct State {
 }
 
 impl State {
-    fn reset(&mut self, segments: Vec<Segment>) {
-        self.order = (0..segments.len()).collect();
+    fn reset(&mut self, segments: Segments) {
         self.segments = segments;
         self.hasher = Some(Sha256::new());
         self.hashed = 0;
         self.finished = false;
-    }
-
-    /// Where the bytes written contiguously from byte 0 end.
-    fn prefix(&self) -> u64 {
-        for &id in &self.order {
-            let segment = &self.segments[id];
-            if !segment.done() {
-                return segment.next();
-            }
-        }
-        self.segments.iter().map(|s| s.end).max().unwrap_or(0)
-    }
-
-    /// A segment to fetch: the first one nobody fetches, else the far half of the one with the
-    /// most bytes to come.
-    fn take(&mut self) -> Option<usize> {
-        let free = self
-            .order
-            .iter()
-            .copied()
-            .find(|&id| !self.segments[id].taken && !self.segments[id].done());
-        if let Some(id) = free {
-            self.segments[id].taken = true;
-            return Some(id);
-        }
-        let (slot, id) = self
-            .order
-            .iter()
-            .copied()
-            .enumerate()
-            .filter(|&(_, id)| self.segments[id].taken)
-            .max_by_key(|&(_, id)| self.segments[id].left())?;
-        let victim = self.segments[id];
-        if victim.left() < 2 * MIN_STEAL {
-            return None;
-        }
-        let middle = victim.next() + victim.left() / 2;
-        self.segments[id].end = middle;
-        self.segments.push(Segment {
-            start: middle,
-            end: victim.end,
-            written: 0,
-            taken: true,
-        });
-        let new = self.segments.len() - 1;
-        self.order.insert(slot + 1, new);
-        Some(new)
     }
 }
 
@@ -312,14 +150,13 @@ impl<'a> RangedDownload<'a> {
         let size = item.pointer.size;
         let (partial, saved) = open_partial(store, &item.pointer, max_whole_download)?;
         let (segments, etag) = match saved {
-            Some(record) => (record.segments, record.etag),
-            None => (plan.segments(size), None),
+            Some(record) => (Segments::new(record.segments), record.etag),
+            None => (Segments::new(plan.segments(size)), None),
         };
-        let resumed_bytes: u64 = segments.iter().map(|segment| segment.written).sum();
+        let resumed_bytes = segments.written();
         ctx.tracker.add_bytes(resumed_bytes);
         let mut state = State {
-            segments: Vec::new(),
-            order: Vec::new(),
+            segments: Segments::default(),
             plan,
             hasher: None,
             hashed: 0,
@@ -367,7 +204,7 @@ impl<'a> RangedDownload<'a> {
         if state.finished {
             return None;
         }
-        state.take().map(|id| (id, gate.generation))
+        state.segments.take().map(|id| (id, gate.generation))
     }
 
     /// Where segment `id` goes on from and ends now (a split may have shortened it).
@@ -412,44 +249,36 @@ impl<'a> RangedDownload<'a> {
         let end = self.state().segments[id].end;
         let room = usize::try_from(end.saturating_sub(offset)).unwrap_or(usize::MAX);
         let usable = &data[..data.len().min(room)];
+        // Not under the lock, so a split may shorten the segment meanwhile: the bytes past its
+        // new end are the same ones its new owner writes, and are not counted here.
         write_at(&self.partial.file, usable, offset)?;
         let mut state = self.state();
         let segment = &mut state.segments[id];
-        let written = (offset + usable.len() as u64).min(segment.end) - segment.start;
-        let added = written.saturating_sub(segment.written);
-        segment.written = segment.written.max(written);
+        let kept_to = (offset + usable.len() as u64).min(segment.end).max(offset);
+        let added = (kept_to - segment.start).saturating_sub(segment.written);
+        segment.written = segment.written.max(kept_to - segment.start);
         let done = segment.done();
         state.counted += added;
         Ok(if done {
             Wrote::Enough {
-                unused: (data.len() - usable.len()) as u64,
+                unused: data.len() as u64 - (kept_to - offset),
             }
         } else {
             Wrote::More
         })
     }
 
-    /// Save how far each segment got, if this download may be resumed.
+    /// Record how far each segment got, unless the object is hashed already: a worker that
+    /// completed a segment may get here after the one that stored the object dropped the record.
     fn save(&self, state: &State) {
-        let Some(record_path) = &self.partial.record else {
+        if state.finished || state.end != End::Open {
             return;
-        };
-        let record = Record {
-            version: RECORD_VERSION,
-            oid: self.item.pointer.oid.to_hex(),
-            size: self.size(),
-            etag: state.etag.clone(),
-            segments: state.order.iter().map(|&id| state.segments[id]).collect(),
-        };
-        // Best effort: without a record the next run starts from scratch, nothing worse.
-        let staged = record_path.with_extension("json.tmp");
-        let saved = serde_json::to_vec(&record)
-            .map_err(io::Error::other)
-            .and_then(|bytes| fs::write(&staged, bytes))
-            .and_then(|()| fs::rename(&staged, record_path));
-        if saved.is_err() {
-            let _ = fs::remove_file(&staged);
         }
+        self.partial.save(
+            &self.item.pointer,
+            state.etag.clone(),
+            state.segments.in_order(),
+        );
     }
 
     /// Segment `id` of `generation` is complete: record it and extend the hash.
@@ -488,7 +317,7 @@ impl<'a> RangedDownload<'a> {
                     return Ok(None);
                 }
                 let mut state = self.state();
-                let to = state.prefix();
+                let to = state.segments.prefix();
                 if to <= state.hashed {
                     if finish && state.hashed == size && !state.finished {
                         if let Some(hasher) = state.hasher.take() {
@@ -537,7 +366,7 @@ impl<'a> RangedDownload<'a> {
     /// Whether enough of the written prefix waits for the hash to be worth hashing now.
     fn hash_due(&self) -> bool {
         let state = self.state();
-        state.hasher.is_some() && state.prefix() >= state.hashed + HASH_STEP
+        state.hasher.is_some() && state.segments.prefix() >= state.hashed + HASH_STEP
     }
 
     /// Start over cleanly, unless it was done already: then `give_up` is the error. A no-op for
@@ -555,7 +384,7 @@ impl<'a> RangedDownload<'a> {
         let mut state = self.state();
         if state.restarts > 0 {
             state.end = End::Gone;
-            self.discard_record();
+            self.partial.discard_record();
             let _ = fs::remove_file(&self.partial.path);
             return Err(give_up);
         }
@@ -563,7 +392,7 @@ impl<'a> RangedDownload<'a> {
         gate.generation += 1;
         ctx.tracker.remove_bytes(state.counted);
         state.counted = 0;
-        let segments = state.plan.segments(self.size());
+        let segments = Segments::new(state.plan.segments(self.size()));
         state.reset(segments);
         state.resumed = false;
         state.etag = None;
@@ -586,7 +415,7 @@ impl<'a> RangedDownload<'a> {
         state.counted = 0;
         // The bytes are no longer tracked per segment: nothing to resume from later.
         state.end = End::Unresumable;
-        self.discard_record();
+        self.partial.discard_record();
         true
     }
 
@@ -602,18 +431,12 @@ impl<'a> RangedDownload<'a> {
             return Ok(false);
         }
         state.end = End::Gone;
-        self.discard_record();
+        self.partial.discard_record();
         // On a mismatch the store deletes the file and reports it.
         self.store
             .insert_hashed(&self.partial.path, &expected, &received)?;
         ctx.tracker.object_transferred(expected.size);
         Ok(true)
-    }
-
-    fn discard_record(&self) {
-        if let Some(record) = &self.partial.record {
-            let _ = fs::remove_file(record);
-        }
     }
 }
 
@@ -826,232 +649,4 @@ fn bad_range(item: &DownloadItem, what: &str) -> Failure {
             item.path
         ),
     })
-}
-
-/// Open `incomplete/<oid>.part` with its record, locked, or (when another process holds the
-/// lock) a private temp file. The record is returned only if it can be resumed from.
-fn open_partial(
-    store: &LfsStore,
-    pointer: &Pointer,
-    max_whole_download: u64,
-) -> Result<(Partial, Option<Record>), LfsError> {
-    let dir = store.incomplete_dir();
-    fs::create_dir_all(&dir).map_err(|err| LfsError::io_at("creating", &dir, err))?;
-    let path = dir.join(format!("{}.part", pointer.oid.to_hex()));
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .map_err(|err| LfsError::io_at("opening", &path, err))?;
-    let sized = |file: File, path: PathBuf, record: Option<PathBuf>| {
-        file.set_len(pointer.size)
-            .map_err(|err| LfsError::io_at("sizing", &path, err))?;
-        Ok::<_, LfsError>(Partial { file, path, record })
-    };
-    if !try_lock(&file) {
-        drop(file);
-        let (_, temp) = store.create_temp()?;
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(&temp)
-            .map_err(|err| LfsError::io_at("opening", &temp, err))?;
-        return Ok((sized(file, temp, None)?, None));
-    }
-    let record_path = dir.join(format!("{}.part.json", pointer.oid.to_hex()));
-    let length = file.metadata().map(|meta| meta.len()).ok();
-    let saved = fs::read(&record_path)
-        .ok()
-        .and_then(|bytes| serde_json::from_slice::<Record>(&bytes).ok())
-        .filter(|record| resumable(record, pointer, max_whole_download, length));
-    if saved.is_none() {
-        // Whatever the file holds is unknown: from scratch (set_len keeps the length, so zero it).
-        file.set_len(0)
-            .map_err(|err| LfsError::io_at("truncating", &path, err))?;
-    }
-    Ok((sized(file, path, Some(record_path))?, saved))
-}
-
-/// A record describes the bytes of `file_length` for this object, in segments that cover it
-/// exactly and that the run may ask for (a whole-download limit lowered since means new ones).
-fn resumable(
-    record: &Record,
-    pointer: &Pointer,
-    max_whole_download: u64,
-    file_length: Option<u64>,
-) -> bool {
-    let size = pointer.size;
-    let mut covered = 0;
-    for segment in &record.segments {
-        let fits = segment.start == covered
-            && segment.end > segment.start
-            && segment.written <= segment.len()
-            && (size <= max_whole_download || segment.len() <= max_whole_download);
-        if !fits {
-            return false;
-        }
-        covered = segment.end;
-    }
-    record.version == RECORD_VERSION
-        && record.oid == pointer.oid.to_hex()
-        && record.size == size
-        && covered == size
-        && file_length == Some(size)
-}
-
-/// Take the download's lock without waiting; `false` if another open file holds it.
-fn try_lock(file: &File) -> bool {
-    #[cfg(unix)]
-    {
-        use std::os::unix::io::AsRawFd;
-        // SAFETY: flock on a descriptor this File owns; it is released when the File closes.
-        unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) == 0 }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = file;
-        true
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const GB: u64 = 1_000_000_000;
-
-    #[test]
-    fn small_objects_keep_one_request() {
-        assert_eq!(
-            plan_ranges(PARALLEL_FROM - 1, 8, DEFAULT_MAX_WHOLE_DOWNLOAD),
-            None
-        );
-        assert_eq!(plan_ranges(0, 8, DEFAULT_MAX_WHOLE_DOWNLOAD), None);
-    }
-
-    #[test]
-    fn a_big_object_gets_about_four_parts_per_worker() {
-        let plan = plan_ranges(1 << 30, 8, DEFAULT_MAX_WHOLE_DOWNLOAD).unwrap();
-        assert_eq!((plan.part_size, plan.parts), (32 * MIB, 32));
-        let one = plan_ranges(1 << 30, 1, DEFAULT_MAX_WHOLE_DOWNLOAD).unwrap();
-        assert_eq!((one.part_size, one.parts), (256 * MIB, 4));
-        let small = plan_ranges(40 * MIB, 8, DEFAULT_MAX_WHOLE_DOWNLOAD).unwrap();
-        assert_eq!((small.part_size, small.parts), (MIN_PART, 5));
-    }
-
-    #[test]
-    fn objects_over_the_limit_go_in_ranges_no_longer_than_it_whatever_else_is_chosen() {
-        let plan = plan_ranges(60 * GB, 8, 50 * GB).unwrap();
-        assert!(plan.part_size <= MAX_PART);
-        let tiny = plan_ranges(5 * MIB, 1, MIB).unwrap();
-        assert_eq!((tiny.part_size, tiny.parts), (MIB, 5));
-        let odd = plan_ranges(10, 4, 3).unwrap();
-        assert_eq!((odd.part_size, odd.parts), (3, 4));
-        assert_eq!(odd.range(3, 10), (9, 1));
-        assert_eq!(
-            odd.segments(10).last().map(|s| (s.start, s.end)),
-            Some((9, 10))
-        );
-        assert_eq!(plan_ranges(3, 4, 3), None);
-    }
-
-    fn state(segments: Vec<Segment>) -> State {
-        let mut state = State {
-            segments: Vec::new(),
-            order: Vec::new(),
-            plan: RangePlan::with_part_size(1, 1),
-            hasher: None,
-            hashed: 0,
-            finished: false,
-            end: End::Open,
-            resumed: false,
-            etag: None,
-            etag_checked: false,
-            restarts: 0,
-            counted: 0,
-        };
-        state.reset(segments);
-        state
-    }
-
-    #[test]
-    fn an_idle_worker_takes_the_far_half_of_the_segment_with_most_to_come() {
-        let size = 40 * MIB;
-        let mut state = state(RangePlan::with_part_size(size, 20 * MIB).segments(size));
-        assert_eq!(state.take(), Some(0));
-        assert_eq!(state.take(), Some(1));
-        state.segments[0].written = 16 * MIB; // 4 MiB to come
-        state.segments[1].written = 2 * MIB; // 18 MiB to come: split it
-        assert_eq!(state.take(), Some(2));
-        assert_eq!(state.segments[1].end, 31 * MIB);
-        assert_eq!(
-            (state.segments[2].start, state.segments[2].end),
-            (31 * MIB, size)
-        );
-        assert_eq!(state.order, [0, 1, 2]);
-        // The prefix runs to the first incomplete segment's last byte written.
-        assert_eq!(state.prefix(), 16 * MIB);
-        state.segments[0].written = 20 * MIB;
-        assert_eq!(state.prefix(), 22 * MIB);
-        // Too little left anywhere: nothing to take.
-        state.segments[1].written = state.segments[1].len() - MIB;
-        state.segments[2].written = state.segments[2].len() - MIB;
-        assert_eq!(state.take(), None);
-    }
-
-    fn pointer(size: u64) -> Pointer {
-        Pointer::new(Oid256::from_bytes([7; 32]), size)
-    }
-
-    fn record(size: u64, segments: &[(u64, u64, u64)]) -> Record {
-        Record {
-            version: RECORD_VERSION,
-            oid: pointer(size).oid.to_hex(),
-            size,
-            etag: None,
-            segments: segments
-                .iter()
-                .map(|&(start, end, written)| Segment {
-                    start,
-                    end,
-                    written,
-                    taken: false,
-                })
-                .collect(),
-        }
-    }
-
-    #[test]
-    fn a_record_is_resumed_only_for_the_same_object_covered_exactly_and_a_file_of_its_length() {
-        let size = 100 * MIB;
-        let limit = DEFAULT_MAX_WHOLE_DOWNLOAD;
-        let good = record(size, &[(0, 60 * MIB, 60 * MIB), (60 * MIB, size, 3)]);
-        assert!(resumable(&good, &pointer(size), limit, Some(size)));
-        assert!(!resumable(&good, &pointer(size), limit, Some(size - 1)));
-        assert!(!resumable(&good, &pointer(size + 1), limit, Some(size + 1)));
-        let gap = record(size, &[(0, 60 * MIB, 0), (61 * MIB, size, 0)]);
-        assert!(!resumable(&gap, &pointer(size), limit, Some(size)));
-        let short = record(size, &[(0, 60 * MIB, 0)]);
-        assert!(!resumable(&short, &pointer(size), limit, Some(size)));
-        let overfull = record(size, &[(0, 60 * MIB, 60 * MIB + 1), (60 * MIB, size, 0)]);
-        assert!(!resumable(&overfull, &pointer(size), limit, Some(size)));
-        // Segments longer than a lowered limit allows are not asked for again.
-        assert!(!resumable(&good, &pointer(size), 50 * MIB, Some(size)));
-        let small = record(size, &[(0, 50 * MIB, 0), (50 * MIB, size, 0)]);
-        assert!(resumable(&small, &pointer(size), 50 * MIB, Some(size)));
-    }
-
-    #[test]
-    fn a_second_process_gets_a_private_file_while_the_first_holds_the_lock() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = LfsStore::new(&dir.path().join(".git"));
-        let (first, _) = open_partial(&store, &pointer(10), 5).unwrap();
-        assert!(first.record.is_some());
-        let (second, _) = open_partial(&store, &pointer(10), 5).unwrap();
-        assert!(second.record.is_none());
-        assert!(second.path.starts_with(store.tmp_dir()));
-        assert_eq!(second.file.metadata().unwrap().len(), 10);
-    }
 }
