@@ -39,10 +39,10 @@ from typing import Any
 
 import hfgit
 from harness.data import write_payload
+from harness.hub_process import HubProcess
 from harness.measure import Sample, StepFailed, timed, untimed
 from harness.tools import command
 from hfgit.testing.netns import LinkShape, ShapedNamespace, unavailable
-from run import HubProcess
 
 BENCHES = Path(__file__).resolve().parent
 LINK_SCENARIO = BENCHES / "harness" / "link_scenario.py"

@@ -51,6 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import data as gen
+from harness.hub_process import HubProcess
 from harness.measure import Sample, StepFailed, timed, untimed
 from harness.report import RunData, Step, chart, hub_findings, markdown
 from harness.tools import CLIENTS, command
@@ -61,7 +62,6 @@ OPENSSL_DGST = "openssl dgst"
 
 BENCHES = Path(__file__).resolve().parent
 ROOT = BENCHES.parent
-HUB_SERVER = BENCHES / "harness" / "hub_server.py"
 MiB = gen.MiB
 LFS_MEDIA = "application/vnd.git-lfs+json"
 NO_LFS = "n/a: no Git LFS support"
@@ -121,62 +121,6 @@ def make_steps(sizes: Sizes) -> list[Step]:
             target=0.8,
         ),
     ]
-
-
-class HubProcess:
-    """The LocalHub process and the line protocol to it."""
-
-    def __init__(
-        self, root: Path, env: dict[str, str], storage_rate_limit: int | None = None
-    ) -> None:
-        limit = (
-            [] if storage_rate_limit is None else ["--storage-rate-limit", str(storage_rate_limit)]
-        )
-        self._proc = subprocess.Popen(
-            [sys.executable, str(HUB_SERVER), "--root", str(root), *limit],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            env=env,
-            text=True,
-        )
-        assert self._proc.stdout is not None
-        first = self._proc.stdout.readline()
-        if not first:
-            self._proc.wait(10)
-            raise SystemExit(f"the LocalHub process did not start (exit {self._proc.returncode})")
-        info = json.loads(first)
-        self.endpoint: str = info["endpoint"]
-        self.token: str = info["token"]
-        self.pid: int = info["pid"]
-
-    def request(self, **payload: Any) -> dict[str, Any]:
-        assert self._proc.stdin is not None and self._proc.stdout is not None
-        self._proc.stdin.write(json.dumps(payload) + "\n")
-        self._proc.stdin.flush()
-        line = self._proc.stdout.readline()
-        if not line:
-            raise RuntimeError("the LocalHub process went away")
-        answer: dict[str, Any] = json.loads(line)
-        if "error" in answer:
-            raise RuntimeError(f"LocalHub: {answer['error']}")
-        return answer
-
-    def create(self, repo_id: str) -> tuple[str, Path]:
-        answer = self.request(op="create", repo_id=repo_id)
-        return answer["url"], Path(answer["path"])
-
-    def delete(self, repo_id: str) -> None:
-        self.request(op="delete", repo_id=repo_id)
-
-    def stop(self) -> None:
-        if self._proc.poll() is not None:
-            return
-        try:
-            self.request(op="stop")
-            self._proc.wait(15)
-        except (OSError, RuntimeError, subprocess.TimeoutExpired):
-            self._proc.kill()
-            self._proc.wait()
 
 
 class Bench:

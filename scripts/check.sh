@@ -9,9 +9,15 @@ cd "$(dirname "$0")/.."
 step() { printf '\n==> %s\n' "$*"; }
 
 step "system tools"
-# git and git-lfs are the other side of the interop tests (LocalHub also serves through git).
-if ! command -v git >/dev/null || ! git lfs version >/dev/null 2>&1; then
-    apt-get update -qq && apt-get install -y -qq git git-lfs
+# git and git-lfs are the other side of the interop tests (LocalHub also serves through git);
+# tinyproxy is the real proxy the proxy tests start on 127.0.0.1 (tests/tinyproxy.py).
+if ! command -v git >/dev/null || ! git lfs version >/dev/null 2>&1 \
+    || ! { command -v tinyproxy >/dev/null || [ -x /usr/bin/tinyproxy ]; }; then
+    apt-get update -qq && apt-get install -y -qq git git-lfs tinyproxy
+fi
+# xfsprogs makes the XFS image (reflink=1) on which tests/test_reflink.py commits for real.
+if ! command -v mkfs.xfs >/dev/null; then
+    apt-get update -qq && apt-get install -y -qq xfsprogs
 fi
 # The lossy-link tests shape a network namespace of their own: ip and tc (iproute2), iptables,
 # and libnetfilter-queue for the delay helper. As root they are installed when missing; without
@@ -20,13 +26,14 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     need=()
     command -v ip >/dev/null && command -v tc >/dev/null || need+=(iproute2)
     command -v iptables >/dev/null || need+=(iptables)
-    ldconfig -p | grep -q libnetfilter_queue.so.1 || need+=(libnetfilter-queue1)
+    ldconfig -p | grep libnetfilter_queue.so.1 >/dev/null || need+=(libnetfilter-queue1)
     if [ "${#need[@]}" -gt 0 ]; then
         apt-get update -qq && apt-get install -y -qq "${need[@]}"
     fi
 fi
 git --version
 git lfs version
+tinyproxy -v
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 
 step "build and install hfgit-native with its test extras"
@@ -49,7 +56,7 @@ python -m ruff format --check python tests examples benches
 step "mypy --strict (package and examples) and stubtest"
 python -m mypy
 python -m mypy --strict examples/train_and_push.py
-python -m mypy.stubtest hfgit
+python -m mypy.stubtest --mypy-config-file pyproject.toml --allowlist scripts/stubtest-allowlist.txt hfgit
 
 step "pytest"
 python -m pytest -q "$@"

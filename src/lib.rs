@@ -8,6 +8,7 @@ pub mod auth;
 pub mod error;
 pub mod hub;
 pub mod lfs;
+pub mod net;
 mod parallel;
 pub mod progress;
 pub mod remote;

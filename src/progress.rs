@@ -33,6 +33,10 @@ pub enum Phase {
     LfsDownload,
     /// Hashing files into the LFS store (commit).
     LfsClean,
+    /// Asking the LFS server which objects it has (prune with `verify_remote`).
+    LfsVerify,
+    /// Waiting out a rate limit of the Hub: `done` of `total` seconds waited.
+    RateLimited,
     Done,
 }
 
@@ -49,6 +53,8 @@ impl Phase {
             Self::LfsUpload => "lfs-upload",
             Self::LfsDownload => "lfs-download",
             Self::LfsClean => "lfs-clean",
+            Self::LfsVerify => "lfs-verify",
+            Self::RateLimited => "rate-limited",
             Self::Done => "done",
         }
     }
@@ -71,6 +77,7 @@ pub struct Monitor {
     ended: Mutex<Vec<Snapshot>>,
     cancelled: AtomicBool,
     notices: Mutex<Vec<String>>,
+    warnings: Mutex<Vec<String>>,
 }
 
 /// How many ended phases are kept for a watcher that is slow to look.
@@ -121,6 +128,22 @@ impl Monitor {
     /// The notices given since the last call, oldest first.
     pub fn take_notices(&self) -> Vec<String> {
         std::mem::take(&mut *self.notices.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Tell the user something that went wrong and is being dealt with (a rate-limit wait): like
+    /// a notice, but logged at WARNING, and as soon as the watcher looks, not when the operation
+    /// ends. The same rules apply: no token in the text, a repeat not yet taken is kept once.
+    pub fn warning(&self, message: impl Into<String>) {
+        let message = message.into();
+        let mut warnings = self.warnings.lock().unwrap_or_else(|p| p.into_inner());
+        if warnings.len() < NOTICES_KEPT && !warnings.contains(&message) {
+            warnings.push(message);
+        }
+    }
+
+    /// The warnings given since the last call, oldest first.
+    pub fn take_warnings(&self) -> Vec<String> {
+        std::mem::take(&mut *self.warnings.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// Ask the operation to stop at its next callback.

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import subprocess
 import tempfile
 import uuid
@@ -17,6 +19,7 @@ pytest_plugins = ["hfgit.testing.pytest_plugin"]
 # libgit2 reads HOME once per process to find the global git config, so the whole session gets
 # one throwaway HOME before anything touches git: no test sees the developer's config or tokens.
 _SESSION_HOME = Path(tempfile.mkdtemp(prefix="hfgit-test-home-"))
+atexit.register(shutil.rmtree, _SESSION_HOME, ignore_errors=True)
 (_SESSION_HOME / ".gitconfig").write_text(
     "[user]\n\tname = Test User\n\temail = test@example.com\n[init]\n\tdefaultBranch = main\n"
 )
@@ -40,6 +43,13 @@ def isolated_hf_env(
         "HF_ENDPOINT",
         "HF_HUB_DISABLE_IMPLICIT_TOKEN",
         "REQUESTS_CA_BUNDLE",
+        # The network settings of the machine (a proxy, timeouts) stay out of the tests too.
+        *(f"{name}_proxy" for name in ("http", "https", "all", "no")),
+        *(f"{name}_PROXY" for name in ("HTTP", "HTTPS", "ALL", "NO")),
+        "HF_HUB_USER_AGENT_ORIGIN",
+        "HF_HUB_DOWNLOAD_TIMEOUT",
+        "HF_HUB_ETAG_TIMEOUT",
+        "HFGIT_RATE_LIMIT_MAX_WAIT",
     ):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("HF_HOME", str(tmp_path_factory.mktemp("hf_home")))

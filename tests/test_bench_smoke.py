@@ -1,8 +1,9 @@
-"""The benchmark harness (`benches/run.py`) runs end to end in smoke mode, quickly.
+"""The benchmarks run end to end in smoke mode, quickly.
 
-It runs as its own process, as a user would run it, against the LocalHub it starts itself, and
-must report every scenario for every client: figures where the client can do the work and is
-installed, a reason (n/a, skipped) otherwise, never a failure.
+Each runs as its own process, as a user would run it, against the LocalHub it starts itself.
+The harness (`benches/run.py`) must report every scenario for every client: figures where the
+client can do the work and is installed, a reason (n/a, skipped) otherwise, never a failure.
+The soak (`benches/soak_training.py`) must pass every one of its checks.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 RUN = ROOT / "benches" / "run.py"
+SOAK = ROOT / "benches" / "soak_training.py"
 CLIENTS = ("hfgit", "git", "pygit2", "dulwich")
 LFS_SCENARIOS = {3, 4, 5, 6}
 TOKEN = re.compile(r"hf_[A-Za-z0-9]{34}")
@@ -79,3 +81,26 @@ def test_smoke_run_reports_every_scenario_and_tool(tmp_path: Path) -> None:
         assert (tmp_path / "results.png").stat().st_size > 10_000
     else:
         assert "matplotlib is not installed" in report
+
+
+@pytest.mark.timeout(150)
+def test_soak_smoke_run_meets_every_fault_and_passes_every_check(tmp_path: Path) -> None:
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, str(SOAK), "--smoke", "--tmp", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    elapsed = time.monotonic() - started
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, f"stdout:\n{result.stdout[-6000:]}\nstderr:\n{result.stderr}"
+    assert elapsed < 60, f"the soak smoke run took {elapsed:.0f} s"
+    assert not TOKEN.search(output), "a token was printed"
+    assert "Traceback" not in output
+    assert "[FAIL]" not in result.stdout
+    assert result.stdout.count("  [ok] ") >= 14, result.stdout[-3000:]
+    assert result.stdout.count("fault queued before step") == 8
+    assert "README.md edited and pushed by real git" in result.stdout
+    assert list(tmp_path.iterdir()) == [], "the work dir was left behind"

@@ -33,6 +33,11 @@ SOURCES = Path(__file__).resolve().parent.parent / "src"
         (hfgit.IgnoredPathError, hfgit.InvalidArgumentError),
         (hfgit.NestedRepositoryError, hfgit.HfGitError),
         (hfgit.LfsExtensionError, hfgit.LfsError),
+        (hfgit.RepositoryExistsError, FileExistsError),
+        (hfgit.WritePermissionError, hfgit.AuthenticationError),
+        (hfgit.PullRequestForbiddenError, hfgit.AuthenticationError),
+        (hfgit.PullRequestNotFoundError, hfgit.RevisionNotFoundError),
+        (hfgit.OfflineModeError, ConnectionError),
     ],
 )
 def test_each_error_is_an_hfgit_error_and_its_builtin(
@@ -60,7 +65,14 @@ def test_diverged_error_carries_the_conflicting_paths() -> None:
 
 
 def _parameters_of_the_public_api() -> set[str]:
-    calls = [hfgit.clone, hfgit.commit, hfgit.push, hfgit.CheckpointPusher]
+    calls = [
+        hfgit.clone,
+        hfgit.commit,
+        hfgit.push,
+        hfgit.create_repo,
+        hfgit.whoami,
+        hfgit.CheckpointPusher,
+    ]
     calls += [
         member
         for name, member in inspect.getmembers(hfgit.Repository, inspect.isfunction)

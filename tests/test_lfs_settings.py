@@ -289,7 +289,7 @@ def test_lfs_url_in_lfsconfig_makes_clone_download_from_that_repos_lfs_endpoint(
     for name, content in LFS_FILES.items():
         assert (Path(repo.path) / name).read_bytes() == content == (by_git / name).read_bytes()
     batches = batch_requests(hub, holder)
-    assert batches and all(r.authorization == "Basic" for r in batches)
+    assert batches and all(r.authorization == "Bearer" for r in batches)
     assert batch_requests(hub, mirror) == []
 
 
@@ -328,7 +328,7 @@ def test_push_uploads_lfs_objects_to_lfs_pushurl(
         repo.push(token=hub.write_token)
 
     assert oid in hub.lfs_objects(other) and oid not in hub.lfs_objects(repo_id)
-    assert all(r.authorization == "Basic" for r in batch_requests(hub, other))
+    assert all(r.authorization == "Bearer" for r in batch_requests(hub, other))
     git("config", "--unset", "lfs.pushurl", cwd=work)
     assert repo.push(token=hub.write_token).lfs_objects_uploaded == 1
     assert oid in hub.lfs_objects(repo_id)

@@ -159,6 +159,8 @@ def test_missing_local_object_stops_the_push_naming_the_path(
     for obj in (Path(work.path) / ".git" / "lfs" / "objects").rglob("*"):
         if obj.is_file():
             obj.unlink()
+    # Nor does the work tree hold it any more (an intact file would be cleaned into the store).
+    (Path(work.path) / "lost.safetensors").write_bytes(os.urandom(MiB))
 
     with pytest.raises(hfgit.LfsObjectMissingError, match="lost"):
         work.push(token=hub.write_token)

@@ -503,6 +503,30 @@ def test_drop_next_closes_the_connection_without_a_response_then_recovers(
     assert statuses(local_hub.requests, "/info/refs") == [None, 200]
 
 
+def test_fail_next_sends_the_headers_it_is_given_such_as_retry_after(
+    local_hub: LocalHub,
+) -> None:
+    local_hub.create_repo("alice/model")
+    local_hub.faults.fail_next(1, status=429, headers={"Retry-After": "2"})
+    port = int(local_hub.endpoint.rsplit(":", 1)[1])
+
+    before = time.monotonic()
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", "/alice/model/info/refs?service=git-upload-pack")
+        response = connection.getresponse()
+        response.read()
+    finally:
+        connection.close()
+
+    assert response.status == 429
+    assert response.getheader("Retry-After") == "2"
+    assert local_hub.faults.pending == 0
+    [record] = local_hub.requests
+    assert record.status == 429
+    assert before <= record.received <= time.monotonic()  # when it arrived, for retry timing
+
+
 def test_latency_delays_every_request(local_hub: LocalHub, git: Git) -> None:
     url = local_hub.create_repo("alice/model")
     local_hub.faults.latency = 0.3
@@ -522,6 +546,8 @@ def test_fault_arguments_are_validated() -> None:
         faults.fail_next(1, status=200)
     with pytest.raises(ValueError):
         faults.latency = -1
+    with pytest.raises(ValueError):
+        faults.fail_next(1, status=429, headers={"Retry-After": "2\r\nX-Injected: 1"})
     faults.drop_next(2, path_contains="x")
     faults.fail_next(1)
     assert faults.pending == 3

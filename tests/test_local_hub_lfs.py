@@ -373,8 +373,13 @@ def test_batch_auth_rules(local_hub: LocalHub) -> None:
     assert anonymous_upload.headers["LFS-Authenticate"] == 'Basic realm="LocalHub"'
     assert anonymous_upload.headers["Content-Type"] == LFS_JSON
     assert "message" in anonymous_upload.json()
-    read_upload = batch(hub, "alice/public", "upload", obj, hub.read_token)
+    branch = {"name": "refs/heads/main"}
+    read_upload = batch(hub, "alice/public", "upload", obj, hub.read_token, ref=branch)
     assert read_upload.status == 403 and "read-only" in str(read_upload.json()["message"])
+    # A pull request's upload names no branch, and a read token may make it (hub-2026.md row 4).
+    assert batch(hub, "alice/public", "upload", obj, hub.read_token).status == 200
+    pr_ref = {"name": "refs/pr/1"}
+    assert batch(hub, "alice/public", "upload", obj, hub.read_token, ref=pr_ref).status == 200
     assert batch(hub, "alice/private", "download", obj).status == 401
     assert batch(hub, "alice/public", "download", obj, "hf_" + "x" * 34).status == 401
     assert batch(hub, "alice/nothing", "download", obj).status == 401  # existence not revealed

@@ -8,6 +8,13 @@ one reply line:
 
     {"op": "create", "repo_id": "bench/x"}   ->  {"url": ..., "path": <bare repo on disk>}
     {"op": "delete", "repo_id": "bench/x"}   ->  {}
+    {"op": "fault", "kind": "fail" | "drop" | "drop_reply", "count": 1,
+     "status": 503, "path_contains": "...", "headers": {...}}
+                                              ->  {"pending": n}  (see hfgit.testing.HubFaults)
+    {"op": "pending"}                         ->  {"pending": n}  faulted requests still to come
+    {"op": "clear_faults"}                    ->  {"pending": n}  how many were left, now dropped
+    {"op": "requests"}                        ->  {"requests": [[method, path, query, status,
+                                                                 received (monotonic s)]]}
     {"op": "stop"} or end of input            ->  the hub stops and the process exits
 
 Keeping the hub out of the measuring process means its Python threads (HTTP, LFS storage,
@@ -30,6 +37,22 @@ from hfgit.testing import LocalHub
 def _reply(payload: dict[str, Any]) -> None:
     sys.stdout.write(json.dumps(payload) + "\n")
     sys.stdout.flush()
+
+
+def _queue_fault(hub: LocalHub, request: dict[str, Any]) -> None:
+    kind = request["kind"]
+    count = int(request.get("count", 1))
+    path_contains = request.get("path_contains")
+    if kind == "fail":
+        hub.faults.fail_next(
+            count, int(request["status"]), path_contains, headers=request.get("headers")
+        )
+    elif kind == "drop":
+        hub.faults.drop_next(count, path_contains)
+    elif kind == "drop_reply":
+        hub.faults.drop_reply_next(count, path_contains)
+    else:
+        raise ValueError(f"unknown fault kind {kind!r}")
 
 
 def main() -> int:
@@ -57,6 +80,20 @@ def main() -> int:
                 elif op == "delete":
                     hub.delete_repo(request["repo_id"])
                     _reply({})
+                elif op == "fault":
+                    _queue_fault(hub, request)
+                    _reply({"pending": hub.faults.pending})
+                elif op == "pending":
+                    _reply({"pending": hub.faults.pending})
+                elif op == "clear_faults":
+                    pending = hub.faults.pending
+                    hub.faults.clear()
+                    _reply({"pending": pending})
+                elif op == "requests":
+                    records = [
+                        [r.method, r.path, r.query, r.status, r.received] for r in hub.requests
+                    ]
+                    _reply({"requests": records})
                 else:
                     _reply({"error": f"unknown op {op!r}"})
             except Exception as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from collections.abc import Iterable, Sequence
@@ -40,6 +41,7 @@ def clone(
     progress: ProgressArg = None,
     lfs: bool | Sequence[str] | None = None,
     lfs_concurrency: int = 8,
+    pull: bool = False,
 ) -> Repository:
     """Clone a Hub repository and return it as a :class:`Repository`.
 
@@ -49,6 +51,13 @@ def clone(
     ``token=``, else ``HF_TOKEN``, else the token saved by ``hf auth login``; ``token=False`` clones
     anonymously. It is never written to disk. ``endpoint`` defaults to ``HF_ENDPOINT``, else
     https://huggingface.co. A failed or interrupted clone removes what it wrote.
+
+    ``revision`` is a branch, a tag, a commit id, or a pull request's ``"refs/pr/N"``: that one is
+    checked out on a local branch ``pr/N`` (the name the Hub's docs use) that tracks
+    ``refs/pr/N``, so ``repo.push()`` adds commits to the pull request and ``repo.pull()`` brings
+    its new ones. Raises :class:`RevisionNotFoundError` for a revision the repo does not have
+    (:class:`PullRequestNotFoundError` for a missing ``refs/pr/N``), and
+    :class:`OfflineModeError`, before anything is written, when ``HF_HUB_OFFLINE`` is set.
 
     Git LFS files are downloaded (up to ``lfs_concurrency`` at once, each verified against its
     SHA-256) and written over their pointers. ``lfs=None`` (the default) follows git-lfs's
@@ -61,7 +70,35 @@ def clone(
     (``["*.json", "model-0000*"]``) downloads only those. :meth:`Repository.lfs_pull` fetches the
     rest later. Raises :class:`LfsError` when a setting names an LFS server that is not an
     ``http(s)://`` URL.
+
+    Running the same clone again (a notebook cell re-run) is not an error: when ``local_dir``
+    already holds a finished clone of the same remote, it is opened as it is (an INFO log says
+    so) and nothing is fetched, unless ``pull=True``, which fast-forwards its checked-out branch
+    as :meth:`Repository.pull` does (raising what ``pull`` raises). ``revision`` and ``depth``
+    are not applied to it (a log names a ``revision`` it is not at; :meth:`Repository.checkout`
+    switches). A clone of another remote, or any other files, raise
+    :class:`DirectoryNotEmptyError`; a clone that was interrupted is finished.
+    The network settings are the README's "Networks": proxies (``HTTPS_PROXY``, ``HTTP_PROXY``,
+    ``ALL_PROXY``, ``NO_PROXY``, git config ``http.proxy``), the Hub's rate limits (a 429 is
+    waited out as the Hub asks, up to ``HFGIT_RATE_LIMIT_MAX_WAIT`` seconds per request, default
+    300) and timeouts (``HF_HUB_DOWNLOAD_TIMEOUT``, ``HF_HUB_ETAG_TIMEOUT``, in seconds). Raises
+    :class:`ProxyError` when the proxy refuses or cannot be reached, :class:`RateLimitedError`
+    when the Hub asks to wait longer than that cap, and :class:`NetworkError` for other network
+    failures (a timeout included).
     """
+    with progress_reporter(progress, "Opening") as callback:
+        existing = _native.open_existing_clone(
+            repo,
+            local_dir,
+            token=token,
+            repo_type=repo_type,
+            revision=revision,
+            endpoint=endpoint,
+            pull=pull,
+            progress=callback,
+        )
+    if existing is not None:
+        return Repository(existing)
     _log.info("cloning %s into %s", repo if "@" not in repo else "<url>", local_dir or ".")
     with progress_reporter(progress, "Cloning") as callback:
         path = _native.clone(
@@ -146,7 +183,12 @@ def push(
     progress: ProgressArg = ...,
     lfs_concurrency: int = ...,
     rebase: bool = ...,
+    create_pr: bool = ...,
+    pr_title: str | None = ...,
+    pr_description: str | None = ...,
+    pr: int | None = ...,
     blocking: Literal[True] = ...,
+    prune_lfs: bool = ...,
 ) -> PushResult: ...
 @overload
 def push(
@@ -159,7 +201,12 @@ def push(
     progress: ProgressArg = ...,
     lfs_concurrency: int = ...,
     rebase: bool = ...,
+    create_pr: bool = ...,
+    pr_title: str | None = ...,
+    pr_description: str | None = ...,
+    pr: int | None = ...,
     blocking: Literal[False],
+    prune_lfs: bool = ...,
 ) -> Future[PushResult]: ...
 @overload
 def push(
@@ -172,7 +219,12 @@ def push(
     progress: ProgressArg = ...,
     lfs_concurrency: int = ...,
     rebase: bool = ...,
+    create_pr: bool = ...,
+    pr_title: str | None = ...,
+    pr_description: str | None = ...,
+    pr: int | None = ...,
     blocking: bool,
+    prune_lfs: bool = ...,
 ) -> PushResult | Future[PushResult]: ...
 def push(
     local_dir: PathArg,
@@ -184,7 +236,12 @@ def push(
     progress: ProgressArg = None,
     lfs_concurrency: int = 8,
     rebase: bool = False,
+    create_pr: bool = False,
+    pr_title: str | None = None,
+    pr_description: str | None = None,
+    pr: int | None = None,
     blocking: bool = True,
+    prune_lfs: bool = False,
 ) -> PushResult | Future[PushResult]:
     """Push the current branch to its upstream (or to ``branch`` on the remote).
 
@@ -221,9 +278,37 @@ def push(
     ``force=True`` raises :class:`InvalidArgumentError`. Until a rebase has succeeded, only LFS
     uploads and the remote-tracking ref (``origin/main``) change; the rebase then moves the
     branch, index and work tree together (see :meth:`Repository.pull`).
+    Pull requests, the Hub's way (a discussion whose commits live at ``refs/pr/N`` of the repo;
+    huggingface_hub ``create_discussion``, ``Discussion.git_reference``): ``create_pr=True``
+    opens one (``POST /api/{repo_type}s/{repo_id}/discussions`` with ``pullRequest: true``, as a
+    draft) and pushes the commits to its ref, LFS objects first; ``pr_title`` defaults to the
+    summary line of the pushed commit (3 to 200 characters) and ``pr_description`` to the rest of
+    its message. ``pr=N`` pushes more commits to pull request N, which must exist
+    (:class:`PullRequestNotFoundError` otherwise) and must fast-forward unless ``force=True``.
+    Contributors without write access use these: a read token may open a pull request and push to
+    it. ``PushResult.pr_num`` and ``.pr_url`` name the pull request. Neither combines with
+    ``branch=``. If the push fails after the pull request was opened, the log says its number:
+    push again with ``pr=N``.
+
+    Raises :class:`WritePermissionError` (an :class:`AuthenticationError`) when the token may not
+    write to the branch (the Hub's ``DENIED update refs/heads/main: forbidden``, or a 403 from
+    its LFS API): ``create_pr=True`` is the way for such a token.
+    :class:`PullRequestForbiddenError` when the Hub refuses to open a pull request (pull requests
+    disabled on the repo, or not allowed to the token); :class:`OfflineModeError` when
+    ``HF_HUB_OFFLINE`` is set (before any request).
+
+    Proxies, rate limits and timeouts are as for :func:`clone`; a push rate-limited (429) before
+    its refs were sent is sent again after the wait, but a pack the Hub refuses with 429 is not:
+    that raises :class:`RateLimitedError` at once, with nothing applied on the server.
 
     ``blocking=False`` returns a :class:`concurrent.futures.Future` at once; it resolves to the
     :class:`PushResult`, and any error arrives through it.
+
+    ``prune_lfs=True`` runs :meth:`Repository.lfs_prune` on ``remote`` after a successful push,
+    so the local LFS store stops growing with every checkpoint (its rules say what goes: objects
+    the remote has and nothing local needs). What it removed is ``PushResult.lfs_pruned``. A
+    prune that fails does not fail the push: the error is logged as a warning on the ``hfgit``
+    logger, ``lfs_pruned`` is ``None``, and the next prune catches up.
     """
     if not blocking:
         return _background_pushes().submit(
@@ -236,6 +321,11 @@ def push(
             progress=progress,
             lfs_concurrency=lfs_concurrency,
             rebase=rebase,
+            create_pr=create_pr,
+            pr_title=pr_title,
+            pr_description=pr_description,
+            pr=pr,
+            prune_lfs=prune_lfs,
         )
     with progress_reporter(progress, "Pushing") as callback:
         raw = _native.push(
@@ -247,6 +337,10 @@ def push(
             progress=callback,
             lfs_concurrency=lfs_concurrency,
             rebase=rebase,
+            create_pr=create_pr,
+            pr_title=pr_title,
+            pr_description=pr_description,
+            pr=pr,
         )
     result = PushResult(
         remote_url=raw["remote_url"],
@@ -254,12 +348,16 @@ def push(
         lfs_objects_uploaded=raw["lfs_objects"],
         lfs_bytes_uploaded=raw["lfs_bytes"],
         rebased=tuple(raw["rebased"]),
+        pr_num=raw["pr_num"],
+        pr_url=raw["pr_url"],
     )
     if result.rebased:
         _log.info(
             "rebased %d local commit(s) onto the remote's new commits before pushing",
             len(result.rebased),
         )
+    if result.pr_url is not None:
+        _log.info("pull request #%d: %s", result.pr_num, result.pr_url)
     for update in result.updates:
         _log.info(
             "pushed %s: %s -> %s (%d LFS objects)",
@@ -268,4 +366,22 @@ def push(
             update.new[:12],
             result.lfs_objects_uploaded,
         )
+    if prune_lfs:
+        result = _prune_after_push(local_dir, remote, result)
     return result
+
+
+def _prune_after_push(local_dir: PathArg, remote: str, result: PushResult) -> PushResult:
+    """``result`` with what a prune after it removed; a failed prune is a warning, never the
+    push's failure."""
+    try:
+        pruned = Repository(local_dir).lfs_prune(remote=remote, progress=False)
+    except Exception as error:
+        _log.warning(
+            "pushed, but pruning the local LFS store of %s failed (the push stands; the next "
+            "prune catches up): %s",
+            os.fspath(local_dir),
+            error,
+        )
+        return result
+    return dataclasses.replace(result, lfs_pruned=pruned)

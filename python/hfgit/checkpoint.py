@@ -365,6 +365,7 @@ class CheckpointPusher:
                 lfs_concurrency=self._lfs_concurrency,
                 progress=False,
                 rebase=self._rebase,
+                prune_lfs=self._prune_lfs,
             )
         except Exception as error:
             self._failed(what, error, "pushing")

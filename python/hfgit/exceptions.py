@@ -18,8 +18,46 @@ class AuthenticationError(HfGitError, PermissionError):
     """The server rejected the token, or the operation needs one and none was found."""
 
 
+class WritePermissionError(AuthenticationError):
+    """The token is valid but may not write to this ref: a read token, or no write access.
+
+    The Hub answers such a push with ``DENIED update refs/heads/main: forbidden``. Push with
+    ``create_pr=True`` to open a pull request with the commits instead (a read token may), or use
+    a token with write access. ``ref`` names the refused ref and ``reason`` is what the Hub said;
+    the local commits are untouched.
+    """
+
+    def __init__(self, message: str, *, ref: str | None = None, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.ref = ref
+        self.reason = reason
+
+
+class PullRequestForbiddenError(AuthenticationError):
+    """The Hub refused to open a pull request (HTTP 403).
+
+    Pull requests and discussions may be turned off in the repo's settings, or the token may not
+    open them; the message carries the Hub's own words.
+    """
+
+
+class OfflineModeError(HfGitError, ConnectionError):
+    """``HF_HUB_OFFLINE`` is set and the call needs the network; nothing was sent.
+
+    Local calls (commit, status, log) work offline. Not a :class:`NetworkError`: retrying does not
+    help until the variable is unset.
+    """
+
+
 class RepositoryNotFoundError(HfGitError, FileNotFoundError):
     """The repository does not exist, or the token cannot see it."""
+
+
+class RepositoryExistsError(HfGitError, FileExistsError):
+    """``create_repo`` of a repository that already exists (the Hub answered 409).
+
+    Pass ``exist_ok=True`` to treat an existing repo as created.
+    """
 
 
 class RevisionNotFoundError(HfGitError, LookupError):
@@ -28,6 +66,19 @@ class RevisionNotFoundError(HfGitError, LookupError):
     def __init__(self, message: str, *, revision: str | None = None) -> None:
         super().__init__(message)
         self.revision = revision
+
+
+class PullRequestNotFoundError(RevisionNotFoundError):
+    """``push(pr=N)`` or ``revision="refs/pr/N"`` where the repo has no pull request N.
+
+    ``num`` is N and ``revision`` is ``"refs/pr/N"``.
+    """
+
+    def __init__(
+        self, message: str, *, revision: str | None = None, num: int | None = None
+    ) -> None:
+        super().__init__(message, revision=revision)
+        self.num = num
 
 
 class PushRejectedError(HfGitError):
@@ -51,6 +102,36 @@ class CertificateError(NetworkError):
     """The server's TLS certificate is not trusted (see SSL_CERT_FILE / REQUESTS_CA_BUNDLE)."""
 
 
+class ProxyError(NetworkError):
+    """The proxy, not the Hub, failed the request.
+
+    It refused it (403 to a tunnel, 407 for credentials it did not get or did not accept) or could
+    not be reached. ``proxy`` names it as ``scheme://host:port`` (never with credentials), and the
+    message says which setting chose it (``HTTPS_PROXY``, ``HTTP_PROXY``, ``ALL_PROXY``, git config
+    ``http.proxy``) and what to do. The README's "Networks" section has the rules.
+    """
+
+    def __init__(self, message: str, *, proxy: str | None = None) -> None:
+        super().__init__(message)
+        self.proxy = proxy
+
+
+class RateLimitedError(NetworkError):
+    """The Hub kept answering 429 Too Many Requests for longer than hfgit may wait.
+
+    The Hub counts requests in 5-minute windows. hfgit waits as long as the server asks (its
+    ``RateLimit`` header, else ``Retry-After``), up to ``HFGIT_RATE_LIMIT_MAX_WAIT`` seconds for one
+    request (default 300; 0: never wait), and raises this error when a wait would go past that.
+    ``retry_after`` is how many seconds the server asked to wait, or None when it did not say.
+    A push whose pack was refused with 429 raises it without waiting (nothing was applied).
+    Requests made with a token get higher limits.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class NothingToCommitError(HfGitError):
     """The work tree matches HEAD; pass ``allow_empty=True`` to commit anyway."""
 
@@ -60,7 +141,50 @@ class NotARepositoryError(HfGitError):
 
 
 class DirectoryNotEmptyError(HfGitError, FileExistsError):
-    """A clone target that already holds files; nothing was written to it."""
+    """A clone target that already holds files, or a git work tree of another remote (for
+    ``clone`` and ``init``); nothing was written to it.
+
+    Cloning again into a finished clone of the same remote is not an error: ``clone`` opens it.
+    """
+
+
+class RevisionExistsError(HfGitError):
+    """A branch or tag was created under a name that is taken; nothing was changed.
+
+    ``revision`` is the name. Pass ``exist_ok=True`` to keep the existing one instead.
+    """
+
+    def __init__(self, message: str, *, revision: str | None = None) -> None:
+        super().__init__(message)
+        self.revision = revision
+
+
+class EntryNotFoundError(HfGitError, FileNotFoundError):
+    """A path that the given revision does not hold (``Repository.show``).
+
+    ``path`` and ``revision`` say which; the name follows huggingface_hub's error of that meaning.
+    """
+
+    def __init__(
+        self, message: str, *, path: str | None = None, revision: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.path = path
+        self.revision = revision
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else super().__str__()
+
+
+class BranchCheckedOutError(HfGitError):
+    """The branch to delete is checked out; check out another one first. Nothing was deleted."""
+
+
+class UnmergedBranchError(HfGitError):
+    """Deleting the branch would lose commits no other branch or remote branch has.
+
+    Nothing was deleted. Push or merge them first, or delete with ``force=True``.
+    """
 
 
 class DetachedHeadError(HfGitError):
@@ -102,9 +226,10 @@ class IgnoredPathError(InvalidArgumentError):
 
 
 class PathspecError(InvalidArgumentError):
-    """A path given to ``commit(paths=...)`` matches no file; nothing was committed.
+    """A path given to ``commit(paths=...)`` or ``restore(paths)`` matches no file; nothing was
+    committed or restored.
 
-    ``git add`` refuses such a pathspec too ("did not match any files").
+    ``git add`` and ``git restore`` refuse such a pathspec too ("did not match any files").
     """
 
 
@@ -131,6 +256,9 @@ class CloneInterruptedError(HfGitError):
     (LFS objects already downloaded are kept), or run :meth:`Repository.lfs_pull` there when only
     LFS files are missing. ``Repository(path)`` opens such a directory with a warning, so that
     ``lfs_pull`` can be called; every other operation raises this error until it is finished.
+
+    Also raised for a folder whose :func:`hfgit.init` was killed before it finished: run ``init``
+    on it again (its files are never changed by ``init``).
     """
 
 
@@ -177,9 +305,12 @@ class LfsTrackingError(LfsError, ValueError):
 
 
 class LfsObjectMissingError(LfsError):
-    """A pushed pointer's object is neither on the server nor in ``.git/lfs/objects``.
+    """An LFS object that is not in ``.git/lfs/objects`` where it is needed.
 
-    Nothing was pushed; fetch the object (``lfs_pull``) or re-add the file.
+    Raised by a push whose pointer's object is neither on the server nor local (nothing was
+    pushed; fetch the object with ``lfs_pull`` or re-add the file), and by
+    :meth:`Repository.show` for an LFS file whose content was never downloaded (``show`` does
+    not download: check that revision out first).
     """
 
 
@@ -217,11 +348,13 @@ class LfsStoreError(LfsError, _FileSystemError):
 
 __all__ = [
     "AuthenticationError",
+    "BranchCheckedOutError",
     "CertificateError",
     "CloneInterruptedError",
     "DetachedHeadError",
     "DirectoryNotEmptyError",
     "DivergedError",
+    "EntryNotFoundError",
     "HfGitError",
     "IgnoredPathError",
     "InsecureTransportError",
@@ -241,10 +374,19 @@ __all__ = [
     "NetworkError",
     "NotARepositoryError",
     "NothingToCommitError",
+    "OfflineModeError",
     "PathspecError",
+    "ProxyError",
+    "PullRequestForbiddenError",
+    "PullRequestNotFoundError",
     "PushRejectedError",
+    "RateLimitedError",
+    "RepositoryExistsError",
     "RepositoryLockedError",
     "RepositoryNotFoundError",
+    "RevisionExistsError",
     "RevisionNotFoundError",
     "SnapshotOverwrittenError",
+    "UnmergedBranchError",
+    "WritePermissionError",
 ]

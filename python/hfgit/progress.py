@@ -23,9 +23,12 @@ class Progress:
     """One progress event.
 
     ``phase`` is one of ``"receiving"``, ``"resolving"``, ``"checkout"``, ``"lfs-clean"``,
-    ``"lfs-upload"``, ``"lfs-download"``, ``"packing"``, ``"sending"`` or ``"done"``; ``done``
-    of ``total`` counts objects or files in that phase; ``bytes`` is how many bytes the phase has
-    moved so far.
+    ``"lfs-upload"``, ``"lfs-download"``, ``"lfs-verify"``, ``"packing"``, ``"sending"``,
+    ``"rate-limited"`` or
+    ``"done"``; ``done`` of ``total`` counts objects or files in that phase; ``bytes`` is how many
+    bytes the phase has moved so far. ``"rate-limited"`` is a wait the Hub asked for (HTTP 429):
+    ``done`` of ``total`` counts its seconds, and the phase that was interrupted comes back when
+    it ends.
     """
 
     phase: str
@@ -46,9 +49,13 @@ _PHASES: dict[str, tuple[str, bool]] = {
     "lfs-clean": ("Hashing LFS files", True),
     "lfs-upload": ("Uploading LFS files", True),
     "lfs-download": ("Downloading LFS files", True),
+    "lfs-verify": ("Checking LFS objects on the server", False),
     "packing": ("Packing objects", False),
     "sending": ("Sending objects", False),
+    "rate-limited": ("Rate limited by the Hub, waiting", False),
 }
+# Item phases that count seconds rather than objects.
+_SECONDS_PHASES = frozenset({"rate-limited"})
 
 
 def bars_disabled() -> bool:
@@ -115,7 +122,7 @@ class _TqdmBars:
             self._bar = self._tqdm(
                 desc=f"{self._description}: {label}",
                 total=None if counts_bytes else (total or None),
-                unit="B" if counts_bytes else " obj",
+                unit="B" if counts_bytes else (" s" if phase in _SECONDS_PHASES else " obj"),
                 unit_scale=counts_bytes,
                 unit_divisor=1024 if counts_bytes else 1000,
                 leave=False,

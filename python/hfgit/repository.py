@@ -9,9 +9,12 @@ from concurrent.futures import Future
 from typing import Literal, Union, overload
 
 from . import _native
+from ._refs import BranchesAndTags
+from ._undo import UndoAndInspect
 from .progress import ProgressArg, progress_reporter
 from .results import (
     CommitInfo,
+    LfsPruneResult,
     LfsPullResult,
     PullResult,
     PushResult,
@@ -26,11 +29,13 @@ TokenArg = Union[str, bool, None]
 _log = logging.getLogger("hfgit")
 
 
-class Repository:
-    """A git work tree, usually one made by :func:`hfgit.clone`.
+class Repository(BranchesAndTags, UndoAndInspect):
+    """A git work tree, usually one made by :func:`hfgit.clone` or :func:`hfgit.init`.
 
     Opening a path that is not the top of a work tree raises :class:`NotARepositoryError`.
-    Properties are read fresh from disk on each access.
+    Properties are read fresh from disk on each access. Branches, tags, ``fetch`` and
+    ``checkout`` are described in ``hfgit._refs``; ``reset``, ``restore``, ``diff``, ``show``
+    and ``commit_url`` in ``hfgit._undo``.
     """
 
     def __init__(self, path: PathArg) -> None:
@@ -104,7 +109,12 @@ class Repository:
         progress: ProgressArg = ...,
         lfs_concurrency: int = ...,
         rebase: bool = ...,
+        create_pr: bool = ...,
+        pr_title: str | None = ...,
+        pr_description: str | None = ...,
+        pr: int | None = ...,
         blocking: Literal[True] = ...,
+        prune_lfs: bool = ...,
     ) -> PushResult: ...
     @overload
     def push(
@@ -117,7 +127,12 @@ class Repository:
         progress: ProgressArg = ...,
         lfs_concurrency: int = ...,
         rebase: bool = ...,
+        create_pr: bool = ...,
+        pr_title: str | None = ...,
+        pr_description: str | None = ...,
+        pr: int | None = ...,
         blocking: Literal[False],
+        prune_lfs: bool = ...,
     ) -> Future[PushResult]: ...
     def push(
         self,
@@ -129,9 +144,15 @@ class Repository:
         progress: ProgressArg = None,
         lfs_concurrency: int = 8,
         rebase: bool = False,
+        create_pr: bool = False,
+        pr_title: str | None = None,
+        pr_description: str | None = None,
+        pr: int | None = None,
         blocking: bool = True,
+        prune_lfs: bool = False,
     ) -> PushResult | Future[PushResult]:
-        """See :func:`hfgit.push`; ``blocking=False`` returns a Future of the result."""
+        """See :func:`hfgit.push`; ``blocking=False`` returns a Future of the result,
+        ``create_pr=True`` / ``pr=N`` push to a pull request."""
         from .api import push
 
         return push(
@@ -143,7 +164,12 @@ class Repository:
             progress=progress,
             lfs_concurrency=lfs_concurrency,
             rebase=rebase,
+            create_pr=create_pr,
+            pr_title=pr_title,
+            pr_description=pr_description,
+            pr=pr,
             blocking=blocking,
+            prune_lfs=prune_lfs,
         )
 
     def pull(
@@ -178,7 +204,8 @@ class Repository:
 
         Also raises :class:`DetachedHeadError` when no branch is checked out,
         :class:`RepositoryLockedError` when another call is writing the index,
-        :class:`NetworkError` / :class:`AuthenticationError` from the fetch, and
+        :class:`NetworkError` / :class:`AuthenticationError` from the fetch (its subclasses
+        :class:`ProxyError` and :class:`RateLimitedError` as for :func:`hfgit.clone`), and
         :class:`LfsError` subclasses from the LFS download (before anything moved).
         """
         with progress_reporter(progress, "Pulling") as callback:
@@ -218,6 +245,89 @@ class Repository:
                 lfs_concurrency=lfs_concurrency,
             )
         return LfsPullResult(objects, size)
+
+    def lfs_prune(
+        self,
+        *,
+        remote: str = "origin",
+        dry_run: bool = False,
+        verify_remote: bool = False,
+        token: TokenArg = None,
+        progress: ProgressArg = None,
+    ) -> LfsPruneResult:
+        """Delete the local copies of Git LFS objects that ``remote`` has and nothing local needs.
+
+        Each commit copies every new LFS file into ``.git/lfs/objects`` (one store, shared by the
+        work tree and its linked worktrees) and nothing takes it out again, so a job that pushes
+        checkpoints keeps a copy of every one. An object is removed only when all of these hold;
+        they are git-lfs-prune(1)'s rules, except where noted:
+
+        - ``remote`` has it: a commit reachable from its remote-tracking refs
+          (``refs/remotes/<remote>/*``, which a successful push moves) points at it. With
+          ``verify_remote=True`` the remote's LFS server is asked too (one batch ``download``
+          request per 100 objects, as ``git lfs prune --verify-remote`` does) and an object it
+          does not confirm is kept and listed in ``unverified``.
+        - No unpushed commit introduces it: no commit reachable from a local ref (branches, tags,
+          ``refs/stash`` and its older entries, other remotes' refs, the HEAD of every worktree)
+          and not from those remote-tracking refs adds or changes a file to it.
+        - No checkout needs it: wherever the HEAD commit or an index entry of any worktree (the
+          main one and every linked one) points at it, that work tree's file holds its content:
+          present, not a pointer, and with the stat data its index entry records (git's own rule
+          for an unchanged file). A deleted, edited or never-downloaded file, a staged change or a
+          conflict keeps the object.
+
+        So nothing staged, committed and unpushed, or needed to restore a file is removed, and
+        neither is an object no pushed commit points at (the store may hold its only copy).
+        Unlike git-lfs, which always keeps the current checkout's objects (and those of "recent"
+        refs, ``lfs.fetchrecent*``), this removes the object of a checked-out file whose work-tree
+        copy is intact: the work tree and the remote already hold it. Then ``git lfs fsck``
+        reports that object missing; checking out another revision of the file, or restoring it
+        after an edit, downloads it again; and a push to a remote that lacks it cleans the
+        work-tree file into the store again, if the file still hashes to the pointer (else that
+        push raises :class:`LfsObjectMissingError`).
+
+        The prune holds the index lock of every worktree for its whole run (a commit copies its
+        files into the store before the commit exists, and a prune must not race it) and waits
+        for a running push of this repository. It only deletes object files, one at a time, so an
+        interrupted prune loses nothing needed; ``.git/lfs/tmp`` is never touched.
+        ``dry_run=True`` removes nothing and reports what would be removed. ``token`` is used
+        for ``verify_remote`` only (default: ``HF_TOKEN`` or the saved login).
+
+        Raises :class:`InvalidArgumentError` when there is no remote named ``remote``,
+        :class:`RepositoryLockedError` when another call is committing in one of the worktrees,
+        :class:`LfsStoreError` when an object file cannot be deleted (the others are still
+        tried), and, with ``verify_remote=True``, the errors of the LFS request
+        (:class:`AuthenticationError`, :class:`LfsTransferError`, :class:`NetworkError`), in
+        which case nothing was removed.
+        """
+        with progress_reporter(progress, "LFS prune") as callback:
+            raw = _native.lfs_prune(
+                self._path,
+                remote=remote,
+                dry_run=dry_run,
+                verify_remote=verify_remote,
+                token=token,
+                progress=callback,
+            )
+        result = LfsPruneResult(
+            objects_removed=len(raw["removed"]),
+            bytes_freed=sum(size for _, size in raw["removed"]),
+            objects_kept=len(raw["kept"]),
+            bytes_kept=sum(size for _, size in raw["kept"]),
+            removed=tuple(oid for oid, _ in raw["removed"]),
+            unverified=tuple(oid for oid, _ in raw["unverified"]),
+            dry_run=raw["dry_run"],
+        )
+        _log.info(
+            "%s %d LFS objects (%d bytes) from %s, kept %d (%d bytes)",
+            "would prune" if dry_run else "pruned",
+            result.objects_removed,
+            result.bytes_freed,
+            self._path,
+            result.objects_kept,
+            result.bytes_kept,
+        )
+        return result
 
     def log(self, limit: int | None = None) -> list[CommitInfo]:
         """Commits reachable from HEAD, newest first."""

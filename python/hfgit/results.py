@@ -20,8 +20,33 @@ class RefUpdate:
 
 
 @dataclass(frozen=True)
+class LfsPruneResult:
+    """What :meth:`Repository.lfs_prune` removed from ``.git/lfs/objects`` (with
+    ``dry_run=True``: would remove) and what it kept there. Sizes are in bytes.
+
+    ``removed`` lists the removed objects' SHA-256 oids; ``unverified`` those the rules allowed
+    to remove but the LFS server did not confirm (only with ``verify_remote=True``), which were
+    kept and are counted in ``objects_kept``.
+    """
+
+    objects_removed: int
+    bytes_freed: int
+    objects_kept: int
+    bytes_kept: int
+    removed: tuple[str, ...] = ()
+    unverified: tuple[str, ...] = ()
+    dry_run: bool = False
+
+
+@dataclass(frozen=True)
 class PushResult:
-    """What a push changed on the remote."""
+    """What a push changed on the remote.
+
+    ``pr_num`` and ``pr_url`` name the pull request the commits went to (``create_pr=True`` or
+    ``pr=N``); both are ``None`` for a push to a branch. ``lfs_pruned`` is what
+    ``prune_lfs=True`` removed after the push, or ``None`` when no prune ran or it failed (a
+    warning was logged).
+    """
 
     remote_url: str
     updates: tuple[RefUpdate, ...]
@@ -31,11 +56,25 @@ class PushResult:
     #: remote's new commits, oldest first; ``new_id`` is ``None`` for a commit dropped because
     #: the remote already had its change. Empty when no rebase was needed.
     rebased: tuple[tuple[str, str | None], ...] = ()
+    pr_num: int | None = None
+    pr_url: str | None = None
+    lfs_pruned: LfsPruneResult | None = None
 
     @property
     def up_to_date(self) -> bool:
         """True when the remote already had every commit."""
         return not any(update.changed for update in self.updates)
+
+    @property
+    def commit_url(self) -> str | None:
+        """The Hub page of the pushed commit (``{endpoint}/{prefix}{repo_id}/commit/{sha}``);
+        ``None`` for a push of a tag only."""
+        from . import _native
+
+        for update in self.updates:
+            if not update.ref.startswith("refs/tags/"):
+                return _native.hub_commit_url(self.remote_url, update.new)
+        return None
 
 
 @dataclass(frozen=True)
@@ -127,3 +166,48 @@ class CommitInfo:
     @property
     def date(self) -> _dt.datetime:
         return _dt.datetime.fromtimestamp(self.timestamp, tz=_dt.timezone.utc)
+
+
+@dataclass(frozen=True)
+class BranchInfo:
+    """One branch of :meth:`Repository.branches`.
+
+    ``name`` is ``"main"`` for a local branch and ``"origin/main"`` for a remote-tracking one
+    (``remote`` is then true); ``current`` marks the checked-out branch; ``upstream`` is the
+    remote-tracking branch a local one pulls from, if set.
+    """
+
+    name: str
+    commit: str
+    remote: bool = False
+    current: bool = False
+    upstream: str | None = None
+
+
+@dataclass(frozen=True)
+class TagInfo:
+    """One tag of :meth:`Repository.tags`: the commit it marks, and for an annotated tag
+    (``annotated``) its message."""
+
+    name: str
+    commit: str
+    annotated: bool = False
+    message: str | None = None
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """What :meth:`Repository.fetch` changed: remote-tracking branches and tags.
+
+    Each update is a :class:`RefUpdate`; ``old`` is ``None`` for a new ref. ``deleted`` names the
+    remote-tracking branches removed by ``prune=True``.
+    """
+
+    remote_url: str
+    updates: tuple[RefUpdate, ...] = ()
+    deleted: tuple[str, ...] = ()
+
+    @property
+    def up_to_date(self) -> bool:
+        """True when nothing changed."""
+        return not self.updates and not self.deleted

@@ -10,4 +10,7 @@ pub mod token;
 
 pub use credentials::{CredentialBroker, CredentialOutcome};
 pub use secrecy::{ExposeSecret, SecretString};
-pub use token::{resolve_token, ProcessEnv, TokenEnv, TokenRequest};
+pub use token::{
+    implicit_token_without_notebook, notebook_secret_checked, resolve_token, set_notebook_secret,
+    ProcessEnv, TokenEnv, TokenRequest,
+};

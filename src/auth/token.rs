@@ -1,9 +1,18 @@
 //! Finding the token to use, in the order huggingface_hub uses (see hub-protocol.md §3):
 //! an explicit argument, a token embedded in the URL the user passed, `HF_TOKEN`,
 //! `HUGGING_FACE_HUB_TOKEN`, then the token file (`HF_TOKEN_PATH`, else `$HF_HOME/token`, else
-//! `$XDG_CACHE_HOME/huggingface/token`, else `~/.cache/huggingface/token`).
+//! `$XDG_CACHE_HOME/huggingface/token`, else `~/.cache/huggingface/token`), then a notebook's
+//! secret store: Google Colab's `HF_TOKEN` secret.
+//!
+//! The notebook secret comes last because huggingface_hub reads it last since 2026-06
+//! (`utils/_auth.py`, `get_token`: environment, file, Colab; commit `b60b6da07`, "Take google
+//! colab token from env first"); before that it read Colab first. Reading it needs Python (and
+//! may show the user a "grant access" prompt), so the core never reads it itself: the Python
+//! layer resolves it once, only when no other source has a token, and hands it down with
+//! [`set_notebook_secret`].
 
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
 use secrecy::SecretString;
 
@@ -23,6 +32,10 @@ pub enum TokenRequest {
 pub trait TokenEnv {
     fn var(&self, key: &str) -> Option<String>;
     fn read_file(&self, path: &std::path::Path) -> Option<String>;
+    /// A notebook's secret store (Colab's `HF_TOKEN` secret), when one was handed down.
+    fn notebook_secret(&self) -> Option<String> {
+        None
+    }
 }
 
 /// The real process environment and file system.
@@ -36,6 +49,34 @@ impl TokenEnv for ProcessEnv {
     fn read_file(&self, path: &std::path::Path) -> Option<String> {
         std::fs::read_to_string(path).ok()
     }
+
+    fn notebook_secret(&self) -> Option<String> {
+        NOTEBOOK_SECRET
+            .get()
+            .and_then(Option::as_ref)
+            .map(|secret| secrecy::ExposeSecret::expose_secret(secret).to_owned())
+    }
+}
+
+/// The notebook secret of this process: unset until the Python layer looked (once), then the
+/// secret or `None` (no notebook, no secret, or access refused).
+static NOTEBOOK_SECRET: OnceLock<Option<SecretString>> = OnceLock::new();
+
+/// Record what the notebook's secret store holds; only the first call counts, as huggingface_hub
+/// asks the store once per session.
+pub fn set_notebook_secret(secret: Option<SecretString>) {
+    let _ = NOTEBOOK_SECRET.set(secret);
+}
+
+/// Whether the notebook's secret store has been looked at in this process.
+pub fn notebook_secret_checked() -> bool {
+    NOTEBOOK_SECRET.get().is_some()
+}
+
+/// Whether an implicit lookup would find a token without the notebook secret: the caller asks
+/// a notebook's store only when this is false.
+pub fn implicit_token_without_notebook(env: &dyn TokenEnv) -> bool {
+    is_truthy(env.var("HF_HUB_DISABLE_IMPLICIT_TOKEN")) || environment_or_file_token(env).is_some()
 }
 
 /// Pick the token for one operation. `from_url` is a token found in the URL's userinfo.
@@ -55,6 +96,12 @@ fn implicit_token(env: &dyn TokenEnv) -> Option<SecretString> {
     if is_truthy(env.var("HF_HUB_DISABLE_IMPLICIT_TOKEN")) {
         return None;
     }
+    environment_or_file_token(env)
+        .or_else(|| env.notebook_secret().and_then(|value| clean(&value)))
+        .map(SecretString::from)
+}
+
+fn environment_or_file_token(env: &dyn TokenEnv) -> Option<String> {
     ["HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"]
         .iter()
         .find_map(|key| env.var(key).and_then(|value| clean(&value)))
@@ -62,7 +109,6 @@ fn implicit_token(env: &dyn TokenEnv) -> Option<SecretString> {
             let path = token_file_path(env)?;
             env.read_file(&path).and_then(|value| clean(&value))
         })
-        .map(SecretString::from)
 }
 
 /// Where huggingface_hub keeps the token written by `hf auth login`.
@@ -114,6 +160,7 @@ mod tests {
     struct FakeEnv {
         vars: HashMap<&'static str, String>,
         files: HashMap<PathBuf, String>,
+        notebook: Option<String>,
     }
 
     impl TokenEnv for FakeEnv {
@@ -123,6 +170,39 @@ mod tests {
         fn read_file(&self, path: &Path) -> Option<String> {
             self.files.get(path).cloned()
         }
+        fn notebook_secret(&self) -> Option<String> {
+            self.notebook.clone()
+        }
+    }
+
+    #[test]
+    fn the_notebook_secret_comes_after_the_environment_and_the_token_file() {
+        let mut env = FakeEnv {
+            notebook: Some(" hf_colab\n".into()),
+            ..FakeEnv::default()
+        };
+        env.vars.insert("HF_HOME", "/hf".into());
+        assert!(!implicit_token_without_notebook(&env));
+        assert_eq!(
+            resolved(TokenRequest::Implicit, None, &env).as_deref(),
+            Some("hf_colab")
+        );
+        env.files
+            .insert(PathBuf::from("/hf/token"), "hf_file\n".into());
+        assert!(implicit_token_without_notebook(&env));
+        assert_eq!(
+            resolved(TokenRequest::Implicit, None, &env).as_deref(),
+            Some("hf_file")
+        );
+        env.vars.insert("HF_TOKEN", "hf_env".into());
+        assert_eq!(
+            resolved(TokenRequest::Implicit, None, &env).as_deref(),
+            Some("hf_env")
+        );
+        env.vars.insert("HF_HUB_DISABLE_IMPLICIT_TOKEN", "1".into());
+        env.vars.remove("HF_TOKEN");
+        env.files.clear();
+        assert_eq!(resolved(TokenRequest::Implicit, None, &env), None);
     }
 
     fn resolved(request: TokenRequest, from_url: Option<&str>, env: &FakeEnv) -> Option<String> {

@@ -38,6 +38,21 @@ pub enum HfGitError {
     #[error("Network error: {detail}")]
     Network { detail: String },
 
+    /// The proxy refused the request (403 on a tunnel, 407), or could not be reached. `proxy` is
+    /// `scheme://host:port`, never with credentials; `detail` says what to do.
+    #[error("Proxy error at {proxy}: {detail}")]
+    Proxy { proxy: String, detail: String },
+
+    /// The Hub kept answering 429 longer than hfgit may wait (`HFGIT_RATE_LIMIT_MAX_WAIT`), or
+    /// refused a push that cannot be sent again safely. `retry_after` is what the server asked
+    /// to wait, when it said.
+    #[error("Rate limited by the Hub at {target}: {detail}")]
+    RateLimited {
+        target: String,
+        retry_after: Option<std::time::Duration>,
+        detail: String,
+    },
+
     /// TLS could not be established because the server's certificate is not trusted.
     #[error("Certificate error: {detail}. If you are behind a proxy with its own CA, point SSL_CERT_FILE or REQUESTS_CA_BUNDLE at its certificate bundle.")]
     Certificate { detail: String },
@@ -97,9 +112,49 @@ pub enum HfGitError {
     #[error("{} holds a clone that was interrupted before it finished (the process was killed): its history or LFS files may be incomplete. Clone into the same directory again to finish it (LFS objects already downloaded are kept), or, if only LFS files are missing, run hfgit.Repository(path).lfs_pull().", path.display())]
     CloneInterrupted { path: PathBuf },
 
+    /// `hfgit.init()` on this folder was killed before it finished: HEAD may not be on the
+    /// remote's branch yet. The folder's own files were never changed.
+    #[error("{} was being made a work tree of its Hub repo by hfgit.init() when the process was killed, so its history may be incomplete. Run hfgit.init() on it again to finish (the folder's files are not changed).", path.display())]
+    InitInterrupted { path: PathBuf },
+
+    /// A clone or `init` target that is already a git work tree, of another remote or of none.
+    #[error("{} is already a git work tree ({detail}), so nothing was written to it. Clone into another directory, or delete its .git directory to start over.", path.display())]
+    OtherRepository { path: PathBuf, detail: String },
+
+    /// A branch or tag created under a name that is taken.
+    #[error("A {kind} named '{name}' already exists: choose another name, delete the old {kind} first, or pass exist_ok=True to keep it as it is.")]
+    RevisionExists { kind: &'static str, name: String },
+
+    /// The branch to delete is the one checked out.
+    #[error("Cannot delete branch '{name}': it is checked out in {}. Check out another branch first, then delete it.", path.display())]
+    BranchCheckedOut { name: String, path: PathBuf },
+
+    /// Deleting the branch would lose commits that no other branch and no remote branch has.
+    #[error("Branch '{name}' has {count} commit(s) that neither the checked-out branch nor any remote-tracking branch contains, so deleting it would lose them (nothing was deleted). Push or merge them first, or pass force=True to delete it anyway.")]
+    UnmergedBranch { name: String, count: usize },
+
+    /// A path that the named revision does not hold.
+    #[error("'{path}' does not exist in {revision}. Paths are relative to the top of the work tree, with '/' separators.")]
+    EntryNotFound { path: String, revision: String },
+
     /// Paths given to a commit that match no file, as `git add` says of a mistyped pathspec.
     #[error("These paths match no file in the work tree, the index or HEAD: {}. Check their spelling; paths are relative to the top of the work tree (or absolute inside it). Nothing was committed.", specs.join(", "))]
     PathspecNoMatch { specs: Vec<String> },
+
+    /// Paths given to `restore` that match no file of the source it restores from.
+    #[error("These paths match no file in {restored_from}: {}. Check their spelling; paths are relative to the top of the work tree (or absolute inside it). Nothing was restored.", specs.join(", "))]
+    PathspecNoMatchIn {
+        specs: Vec<String>,
+        restored_from: String,
+    },
+
+    /// A Git LFS file whose content is not in the local store, asked for without a download.
+    #[error("'{path}' at {revision} is a Git LFS file of {size} bytes whose content is not in .git/lfs/objects, and show() does not download. Check that revision out (repo.checkout(...)), which downloads its LFS files, or run repo.lfs_pull() when it is the checked-out one, then call show() again.")]
+    LfsNotDownloaded {
+        path: String,
+        revision: String,
+        size: u64,
+    },
 
     /// A commit path names files that `.gitignore` excludes (`git add` refuses them too).
     #[error("These paths are ignored by a .gitignore rule, so they were not committed: {}. Remove or narrow the rule (or add a `!` exception for them), then commit again.", paths.join(", "))]
@@ -112,6 +167,38 @@ pub enum HfGitError {
     /// Files of a checkpoint submission were rewritten in place before they could be read.
     #[error("These files were rewritten after the submission recorded them and before they could be read, so the submission was not committed (a later one carries the new content): {}. To have every submission pushed, write each checkpoint to a new file and os.replace() it into place, or call pusher.wait() before saving again.", paths.join(", "))]
     SnapshotOverwritten { paths: Vec<String> },
+
+    /// `create_repo` of a repo that is already there (the Hub answers 409).
+    #[error(
+        "Repository {target} already exists: {reason}. Pass exist_ok=True to use it as it is."
+    )]
+    RepositoryExists { target: String, reason: String },
+
+    /// The token is valid but may not update this ref (a read token, or no write access to the
+    /// repo): the Hub's `DENIED update <ref>: forbidden`, or a 403 from its LFS batch API.
+    #[error("The token cannot write to {reference} of {target} (the Hub said: {reason}). To propose these commits anyway, push with create_pr=True: that opens a pull request and pushes them to it, which a read token may do. Or use a token with write access to this repo (https://huggingface.co/settings/tokens).")]
+    WriteForbidden {
+        target: String,
+        reference: String,
+        reason: String,
+    },
+
+    /// `push(pr=N)` or a `refs/pr/N` revision where the repo has no pull request N.
+    #[error("Pull request #{num} not found in {target}: {reason}. Check the number on the repo's Community tab, or push with create_pr=True to open a new one.")]
+    PullRequestNotFound {
+        num: u64,
+        target: String,
+        reason: String,
+    },
+
+    /// The Hub refused to open a pull request (403): discussions and pull requests are turned
+    /// off for this repo, or the token may not open them.
+    #[error("The Hub refused to open a pull request on {target}: {reason}. Pull requests (and discussions) may be disabled in the repo's settings, or the token may not open them; ask the repo's owner, or use a token that can.")]
+    PullRequestForbidden { target: String, reason: String },
+
+    /// `HF_HUB_OFFLINE` is set and the call needs the network.
+    #[error("Offline mode is on (HF_HUB_OFFLINE is set), so hfgit did not contact {target}. Local calls (commit, status, log) work offline; unset HF_HUB_OFFLINE to reach the Hub.")]
+    Offline { target: String },
 
     /// A token would travel in clear text to a host other than this machine.
     #[error("Refusing to send a token over plain http:// to {host}: use https://, or token=False for anonymous access")]
@@ -167,6 +254,21 @@ impl HfGitError {
             context: format!("{what} {}", path.display()),
             path: Some(path.to_path_buf()),
             source,
+        }
+    }
+}
+
+impl From<crate::net::InvalidSetting> for HfGitError {
+    fn from(setting: crate::net::InvalidSetting) -> Self {
+        Self::InvalidInput(setting.detail)
+    }
+}
+
+impl From<crate::net::proxy::ProxyProblem> for HfGitError {
+    fn from(problem: crate::net::proxy::ProxyProblem) -> Self {
+        Self::Proxy {
+            proxy: problem.proxy,
+            detail: problem.detail,
         }
     }
 }

@@ -30,6 +30,24 @@ impl RepoType {
         }
     }
 
+    /// The repo type's segment of Hub API paths (`/api/models/...`, `/api/datasets/...`).
+    pub fn api_segment(self) -> &'static str {
+        match self {
+            Self::Model => "models",
+            Self::Dataset => "datasets",
+            Self::Space => "spaces",
+        }
+    }
+
+    /// The name the Hub API uses for the type (`"model"`, `"dataset"`, `"space"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Model => "model",
+            Self::Dataset => "dataset",
+            Self::Space => "space",
+        }
+    }
+
     /// The path segment before the repo id in URLs ("" for models).
     pub fn url_prefix(self) -> &'static str {
         match self {
@@ -81,14 +99,20 @@ pub fn parse_remote(
     }
     let (repo_type, repo_id) = split_type_prefix(repo, repo_type)?;
     validate_repo_id(repo_id)?;
+    let endpoint = resolve_endpoint(endpoint, env_endpoint)?;
+    let url = format!("{endpoint}/{}{repo_id}", repo_type.url_prefix());
+    parse_url(&url)
+}
+
+/// The Hub to talk to: `endpoint`, else `HF_ENDPOINT` (`env_endpoint`), else the public Hub; an
+/// `http(s)://` URL without a trailing slash.
+pub fn resolve_endpoint(endpoint: Option<&str>, env_endpoint: Option<String>) -> Result<String> {
     let endpoint = endpoint
         .map(str::to_owned)
         .or(env_endpoint)
         .filter(|e| !e.trim().is_empty())
         .unwrap_or_else(|| DEFAULT_ENDPOINT.to_owned());
-    let endpoint = parse_endpoint(&endpoint)?;
-    let url = format!("{endpoint}/{}{repo_id}", repo_type.url_prefix());
-    parse_url(&url)
+    parse_endpoint(&endpoint)
 }
 
 fn split_type_prefix<'a>(repo: &'a str, explicit: Option<&str>) -> Result<(RepoType, &'a str)> {

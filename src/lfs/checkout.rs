@@ -98,7 +98,7 @@ fn smudge(
     let downloaded = if missing.is_empty() {
         Ok(TransferSummary::default())
     } else {
-        LfsRemote::new(endpoint, token)
+        LfsRemote::for_repo(endpoint, token, repo)
             .and_then(|remote| download(&remote, missing, &store, config, monitor))
     };
     if monitor.is_cancelled() {
@@ -173,7 +173,7 @@ pub fn fetch_objects_for_checkout<'p>(
     if missing.is_empty() {
         return Ok(TransferSummary::default());
     }
-    let remote = LfsRemote::new(endpoint, token)?;
+    let remote = LfsRemote::for_repo(endpoint, token, repo)?;
     Ok(download(&remote, missing, &store, config, monitor)?)
 }
 

@@ -50,6 +50,11 @@ pub enum LfsError {
     #[error("Git LFS authentication failed: {message}. Check that the token is valid and may access this repository (pass token=... or set HF_TOKEN).")]
     Authentication { message: String },
 
+    /// The LFS server knows the token but refuses this request (403 on the batch or verify
+    /// endpoint): a read token uploading, or no access to this repository.
+    #[error("Git LFS refused the request: {message}. The token may not do this on this repository (a read token cannot upload to a branch).")]
+    Forbidden { message: String },
+
     /// The batch API answered with an error for one object (404 missing, 410 gone, 422 invalid...).
     #[error("The LFS server refused {path} (sha256:{oid}): error {code}: {message}")]
     ObjectRejected {
@@ -71,6 +76,24 @@ pub enum LfsError {
     #[error("Network error while {during}: {detail}. Check your connection and try again.")]
     Network { during: String, detail: String },
 
+    /// The proxy refused the request (403 on a tunnel, 407), or could not be reached, after
+    /// retries. `proxy` is `scheme://host:port`, never with credentials; `detail` says what to do.
+    #[error("Proxy error at {proxy}: {detail}")]
+    Proxy { proxy: String, detail: String },
+
+    /// The server kept answering 429 longer than hfgit may wait (`HFGIT_RATE_LIMIT_MAX_WAIT`).
+    /// `retry_after` is what the server asked to wait, when it said.
+    #[error("Rate limited by the Hub while {during}: {detail}")]
+    RateLimited {
+        during: String,
+        retry_after: Option<std::time::Duration>,
+        detail: String,
+    },
+
+    /// A setting from the environment (a timeout, the rate-limit cap) that cannot be used.
+    #[error("Invalid setting: {detail}")]
+    InvalidSetting { detail: String },
+
     /// TLS could not be set up, or the server's certificate is not trusted.
     #[error("Certificate error while {during}: {detail}. If you are behind a proxy with its own CA, point SSL_CERT_FILE or REQUESTS_CA_BUNDLE at its certificate bundle.")]
     Certificate { during: String, detail: String },
@@ -78,14 +101,6 @@ pub enum LfsError {
     /// A CA bundle named by `REQUESTS_CA_BUNDLE` or `SSL_CERT_FILE` cannot be used.
     #[error("CA bundle {} (from REQUESTS_CA_BUNDLE or SSL_CERT_FILE) cannot be used: {detail}", path.display())]
     CaBundle { path: PathBuf, detail: String },
-
-    /// A setting hfgit reads (an environment variable) holds a value it cannot use.
-    #[error("{name}={value:?} is not valid: it must be {expected}. Fix or unset it.")]
-    InvalidSetting {
-        name: &'static str,
-        value: String,
-        expected: &'static str,
-    },
 
     /// The server's answer does not follow the Git LFS protocol.
     #[error("Unexpected answer from the LFS server: {detail}")]
@@ -134,6 +149,23 @@ impl LfsError {
             context: format!("{what} {}", path.display()),
             path: Some(path.to_path_buf()),
             source,
+        }
+    }
+}
+
+impl From<crate::net::InvalidSetting> for LfsError {
+    fn from(setting: crate::net::InvalidSetting) -> Self {
+        Self::InvalidSetting {
+            detail: setting.detail,
+        }
+    }
+}
+
+impl From<crate::net::proxy::ProxyProblem> for LfsError {
+    fn from(problem: crate::net::proxy::ProxyProblem) -> Self {
+        Self::Proxy {
+            proxy: problem.proxy,
+            detail: problem.detail,
         }
     }
 }

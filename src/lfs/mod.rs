@@ -7,7 +7,10 @@
 //!
 //! - [`pointer`]: encode and recognise pointer files, byte for byte as git-lfs does;
 //! - [`attributes`]: decide from `.gitattributes` which paths are LFS-tracked, with git's rules;
-//! - [`store`]: hash files into `.git/lfs/objects/` and take verified downloads into it;
+//! - [`store`]: hash files into `.git/lfs/objects/` and take verified downloads into it, sharing
+//!   blocks with the work-tree file where the file system can ([`reflink`]);
+//! - [`prune`]: which stored objects the remote has and nothing local needs, over every checkout
+//!   ([`checkouts`]); [`work_tree_copies`] gets such an object back when a push needs it;
 //! - [`clean`]: what the clean filter makes of one file (a pointer file passes through);
 //! - [`stage`]: staging with LFS during a commit (what the clean filter does);
 //! - [`config`]: git-lfs's own settings (`lfs.fetchinclude`, `lfs.url`, `GIT_LFS_SKIP_SMUDGE`,
@@ -19,6 +22,7 @@
 pub mod attribute_source;
 pub mod attributes;
 pub mod checkout;
+pub mod checkouts;
 pub mod clean;
 pub mod config;
 pub mod endpoint;
@@ -26,13 +30,16 @@ pub mod error;
 mod glob;
 pub mod path_filter;
 pub mod pointer;
+pub mod prune;
 pub mod publish;
 pub mod racy;
+mod reflink;
 pub mod refresh;
 pub mod scan;
 pub mod stage;
 pub mod store;
 pub mod transfer;
+pub mod work_tree_copies;
 
 pub use attributes::{track_line, AttributeRules};
 pub use error::{LfsError, LfsResult};

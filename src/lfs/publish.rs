@@ -2,7 +2,9 @@
 //!
 //! This is git-lfs's pre-push hook done in-process. The Hub refuses a push whose pointers name
 //! objects it does not have, so uploads come first; objects the server already has are skipped by
-//! the batch API, which makes a re-run after a failure upload only what is still missing.
+//! the batch API, which makes a re-run after a failure upload only what is still missing. An
+//! object that a prune removed from the store while the work tree kept it is cleaned from the
+//! work-tree file again if the server asks for it (see [`super::work_tree_copies`]).
 
 use git2::{Oid, Repository};
 use secrecy::SecretString;
@@ -10,8 +12,10 @@ use url::Url;
 
 use super::config::{LfsConfig, Operation};
 use super::endpoint::LfsEndpoint;
+use super::prune::remote_tracking_tips;
 use super::scan::pointers_to_push;
-use super::transfer::{upload, LfsRemote, TransferConfig, TransferSummary, UploadItem};
+use super::transfer::{upload_restoring, LfsRemote, TransferConfig, TransferSummary, UploadItem};
+use super::work_tree_copies::{ObjectSource, WorkTreeCopies};
 use super::LfsStore;
 use crate::error::Result;
 use crate::progress::Monitor;
@@ -35,6 +39,16 @@ pub fn upload_pushed_objects(
     }
     // Objects missing from the store go to the batch request too: the server may have them.
     let store = LfsStore::for_repository(repo);
+    let missing: Vec<_> = pointers
+        .iter()
+        .map(|found| found.pointer)
+        .filter(|pointer| !store.contains(&pointer.oid, pointer.size))
+        .collect();
+    let copies = if missing.is_empty() {
+        None
+    } else {
+        Some(WorkTreeCopies::find(repo, &store, &missing)?)
+    };
     let items = pointers
         .into_iter()
         .map(|found| UploadItem {
@@ -51,17 +65,7 @@ pub fn upload_pushed_objects(
         Operation::Upload,
         monitor,
     )?;
-    let remote = LfsRemote::new(&endpoint.url, endpoint.token)?;
-    Ok(upload(&remote, items, config, monitor)?)
-}
-
-fn remote_tracking_tips(repo: &Repository, remote_name: &str) -> Result<Vec<Oid>> {
-    let glob = format!("refs/remotes/{remote_name}/*");
-    let mut tips = Vec::new();
-    for reference in repo.references_glob(&glob)? {
-        if let Some(id) = reference?.target() {
-            tips.push(id);
-        }
-    }
-    Ok(tips)
+    let remote = LfsRemote::for_repo(&endpoint.url, endpoint.token, repo)?;
+    let restorer = copies.as_ref().map(|copies| copies as &dyn ObjectSource);
+    Ok(upload_restoring(&remote, items, restorer, config, monitor)?)
 }

@@ -39,9 +39,7 @@ pub fn stale_lfs_entries(
     covered: &dyn Fn(&str) -> bool,
 ) -> Result<Vec<StaleLfsEntry>> {
     let odb = repo.odb()?;
-    let index_written = fs::metadata(repo.path().join("index"))
-        .ok()
-        .map(|meta| (meta.mtime(), meta.mtime_nsec()));
+    let index_written = index_written(&repo.path().join("index"));
     let mut candidates = Vec::new();
     for entry in index.iter() {
         let is_regular_file = entry.mode & 0o170000 == 0o100000;
@@ -92,10 +90,17 @@ pub fn stale_lfs_entries(
     Ok(stale)
 }
 
+/// When the index file at `index_path` was last written, for [`racy`].
+pub(crate) fn index_written(index_path: &Path) -> Option<(i64, i64)> {
+    fs::metadata(index_path)
+        .ok()
+        .map(|meta| (meta.mtime(), meta.mtime_nsec()))
+}
+
 /// An entry written in the same clock tick as the index (a fresh `git clone` leaves many): its
 /// stat data cannot prove the file unchanged, so git, and libgit2 after it, look at the content,
 /// and libgit2 would compare the file with the pointer blob and call it modified.
-fn racy(entry: &IndexEntry, index_written: Option<(i64, i64)>) -> bool {
+pub(crate) fn racy(entry: &IndexEntry, index_written: Option<(i64, i64)>) -> bool {
     index_written.is_none_or(|(seconds, nanos)| {
         (
             i64::from(entry.mtime.seconds()),
@@ -105,7 +110,7 @@ fn racy(entry: &IndexEntry, index_written: Option<(i64, i64)>) -> bool {
 }
 
 /// git's "racily clean" comparison, minus the fields that never change under a user's feet.
-fn stat_matches(entry: &IndexEntry, meta: &Metadata) -> bool {
+pub(crate) fn stat_matches(entry: &IndexEntry, meta: &Metadata) -> bool {
     entry.mtime.seconds() == meta.mtime() as i32
         && entry.mtime.nanoseconds() == meta.mtime_nsec() as u32
         && entry.ctime.seconds() == meta.ctime() as i32

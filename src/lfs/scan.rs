@@ -1,10 +1,14 @@
-//! Finding the LFS objects a push must upload: the pointers in commits the remote lacks.
+//! Finding LFS pointers in history: the pointers a push must upload, and those a prune weighs.
 //!
-//! The walk starts at the commit being pushed and stops at everything the remote-tracking refs
-//! already reach, so a push of one new checkpoint looks at that commit's changes only. Blob sizes
-//! come from object headers, so multi-GB plain blobs are never read just to rule them out.
+//! A walk starts at some commits and stops at everything a set of other commits reaches, so a push
+//! of one new checkpoint looks at that commit's changes only: each commit is compared with its
+//! parents and only the blobs it adds or changes are read (a root commit, or one whose parents a
+//! shallow clone lacks, counts its whole tree). With nothing hidden, every pointer of every tree in
+//! the history is therefore seen, once, where it first appears. Blob sizes come from object
+//! headers, so multi-GB plain blobs are never read just to rule them out.
 
 use std::collections::HashSet;
+use std::ops::ControlFlow;
 
 use git2::{Delta, Oid, Repository};
 
@@ -20,15 +24,32 @@ pub struct PointerAtPath {
 
 /// Pointers in commits reachable from `tip` and from none of `known`.
 pub fn pointers_to_push(repo: &Repository, tip: Oid, known: &[Oid]) -> Result<Vec<PointerAtPath>> {
+    let mut found = Vec::new();
+    for_each_pointer(repo, &[tip], known, |pointer| {
+        found.push(pointer);
+        ControlFlow::Continue(())
+    })?;
+    Ok(found)
+}
+
+/// Call `visit` once per distinct non-empty pointer added or changed by a commit reachable from
+/// `tips` and from none of `hidden`, until it says [`ControlFlow::Break`].
+pub fn for_each_pointer(
+    repo: &Repository,
+    tips: &[Oid],
+    hidden: &[Oid],
+    mut visit: impl FnMut(PointerAtPath) -> ControlFlow<()>,
+) -> Result<()> {
     let mut walk = repo.revwalk()?;
-    walk.push(tip)?;
-    for id in known {
+    for tip in tips {
+        walk.push(*tip)?;
+    }
+    for id in hidden {
         // A remote-tracking ref may point at a commit a shallow clone does not have.
         let _ = walk.hide(*id);
     }
     let odb = repo.odb()?;
     let mut seen_blobs = HashSet::new();
-    let mut found = Vec::new();
     let mut seen_pointers = HashSet::new();
     for commit_id in walk {
         let commit = repo.find_commit(commit_id?)?;
@@ -43,7 +64,11 @@ pub fn pointers_to_push(repo: &Repository, tip: Oid, known: &[Oid]) -> Result<Ve
             for delta in diff.deltas() {
                 if !matches!(
                     delta.status(),
-                    Delta::Added | Delta::Modified | Delta::Copied | Delta::Renamed
+                    Delta::Added
+                        | Delta::Modified
+                        | Delta::Copied
+                        | Delta::Renamed
+                        | Delta::Typechange
                 ) {
                     continue;
                 }
@@ -68,12 +93,15 @@ pub fn pointers_to_push(repo: &Repository, tip: Oid, known: &[Oid]) -> Result<Ve
                     .path()
                     .map(|p| p.to_string_lossy().into_owned())
                     .unwrap_or_default();
-                found.push(PointerAtPath {
+                let found = PointerAtPath {
                     pointer: parsed.pointer,
                     path,
-                });
+                };
+                if visit(found).is_break() {
+                    return Ok(());
+                }
             }
         }
     }
-    Ok(found)
+    Ok(())
 }

@@ -9,6 +9,11 @@
 //! - the oid describes exactly the bytes stored: cleaning reads the file once, hashing and copying
 //!   the same buffer, and refuses the result if the file changed while it was being read.
 //!
+//! Where the file system can share blocks (see [`super::reflink`]), cleaning makes the copy a
+//! clone of the file instead, which costs no second copy of the data, and hashes the clone: the
+//! oid then still describes exactly the bytes stored, and the file's stat data, compared before
+//! and after the clone, refuses the result if the file changed meanwhile, as with a copy.
+//!
 //! Files are streamed through a 1 MiB buffer, never held whole in memory. SHA-256 comes from the
 //! `sha2` crate, which picks the CPU's SHA instructions at run time when they exist.
 
@@ -23,6 +28,7 @@ use sha2::{Digest, Sha256};
 
 use super::error::{LfsError, LfsResult};
 use super::pointer::{Oid256, Pointer};
+use super::reflink;
 
 const BUFFER_SIZE: usize = 1 << 20;
 
@@ -131,16 +137,14 @@ impl LfsStore {
         self.clean_file_with_stat(path).map(|(pointer, _)| pointer)
     }
 
-    /// [`Self::clean_file`], also returning the stat data of the very file that was hashed (read
-    /// from the open handle), for the index entry. A stat of the path afterwards could describe a
-    /// newer file that replaced it meanwhile, and the index would then call that one clean.
+    /// [`Self::clean_file`], also returning the stat data of the very file that was hashed, for
+    /// the index entry: the look at the open handle that was found unchanged since it was opened,
+    /// right after the bytes were read (or cloned). A later look could describe a newer file (one
+    /// that replaced it, or the same one written to since), and the index would then call that
+    /// one clean.
     pub fn clean_file_with_stat(&self, path: &Path) -> LfsResult<(Pointer, Metadata)> {
         let (mut file, before) = open_for_hashing(path)?;
-        let pointer = self.clean_open_file(&mut file, path, &before)?;
-        let hashed = file
-            .metadata()
-            .map_err(|err| LfsError::io_at("reading metadata of", path, err))?;
-        Ok((pointer, hashed))
+        self.clean_open_file(&mut file, path, &before)
     }
 
     /// Store the file at `path` by moving it into place instead of copying it, for a file that
@@ -150,10 +154,7 @@ impl LfsStore {
     /// (another file system) it is copied. An object already stored leaves `path` in place.
     pub fn adopt_file(&self, path: &Path) -> LfsResult<(Pointer, Metadata)> {
         let (mut file, before) = open_for_hashing(path)?;
-        let pointer = hash_open_file(&mut file, path, &before, None)?;
-        let hashed = file
-            .metadata()
-            .map_err(|err| LfsError::io_at("reading metadata of", path, err))?;
+        let (pointer, hashed) = hash_open_file(&mut file, path, &before, None)?;
         drop(file);
         if self.contains(&pointer.oid, pointer.size) {
             return Ok((pointer, hashed));
@@ -203,17 +204,77 @@ impl LfsStore {
         self.place(temp, expected)
     }
 
+    /// Store the object a pushed pointer names again from a work-tree file that holds it (the
+    /// store's copy was pruned): `Ok(true)` once it is in place, `Ok(false)` when the file is
+    /// missing, changed while it was read, or does not hash to `expected` (nothing is stored then).
+    pub fn restore_from(&self, path: &Path, expected: &Pointer) -> LfsResult<bool> {
+        if self.contains(&expected.oid, expected.size) {
+            return Ok(true);
+        }
+        let (mut file, before) = match open_for_hashing(path) {
+            Ok(opened) => opened,
+            Err(LfsError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
+                return Ok(false);
+            }
+            Err(err) => return Err(err),
+        };
+        if !before.is_file() || before.len() != expected.size {
+            return Ok(false);
+        }
+        match self.hash_into_temp(&mut file, path, &before) {
+            Ok((pointer, temp, _)) if pointer == *expected => {
+                self.place(temp, &pointer)?;
+                Ok(true)
+            }
+            Ok(_) | Err(LfsError::FileChanged { .. }) => Ok(false),
+            Err(err) => Err(err),
+        }
+    }
+
     fn clean_open_file(
         &self,
         file: &mut File,
         path: &Path,
         before: &Metadata,
-    ) -> LfsResult<Pointer> {
-        let (mut copy, temp) = self.new_temp()?;
-        let pointer = hash_open_file(file, path, before, Some((&mut copy, temp.path())))?;
-        drop(copy);
+    ) -> LfsResult<(Pointer, Metadata)> {
+        let (pointer, temp, hashed) = self.hash_into_temp(file, path, before)?;
         self.place(temp, &pointer)?;
-        Ok(pointer)
+        Ok((pointer, hashed))
+    }
+
+    /// A temp file holding `file`'s bytes, their pointer, and the file's stat data that was found
+    /// unchanged since `before`. A clone where the file system can share blocks (the clone is
+    /// hashed, once the file is seen not to have changed while it was cloned), else a copy written
+    /// while the file is hashed.
+    fn hash_into_temp(
+        &self,
+        file: &mut File,
+        path: &Path,
+        before: &Metadata,
+    ) -> LfsResult<(Pointer, TempPath, Metadata)> {
+        let (mut copy, temp) = self.new_temp()?;
+        if reflink::clone_into(file, &copy, temp.path()).is_ok() {
+            drop(copy);
+            let after = file
+                .metadata()
+                .map_err(|err| LfsError::io_at("reading metadata of", path, err))?;
+            if changed(before, &after) {
+                return Err(LfsError::FileChanged {
+                    path: path.to_path_buf(),
+                });
+            }
+            let (mut clone, cloned) = open_for_hashing(temp.path())?;
+            let (pointer, _) = hash_open_file(&mut clone, temp.path(), &cloned, None)?;
+            if pointer.size != before.len() {
+                return Err(LfsError::FileChanged {
+                    path: path.to_path_buf(),
+                });
+            }
+            return Ok((pointer, temp, after));
+        }
+        let (pointer, after) = hash_open_file(file, path, before, Some((&mut copy, temp.path())))?;
+        drop(copy);
+        Ok((pointer, temp, after))
     }
 
     fn new_temp(&self) -> LfsResult<(File, TempPath)> {
@@ -299,17 +360,18 @@ fn open_for_hashing(path: &Path) -> LfsResult<(File, Metadata)> {
 
 fn hash_file(path: &Path, copy: Option<(&mut File, &Path)>) -> LfsResult<Pointer> {
     let (mut file, before) = open_for_hashing(path)?;
-    hash_open_file(&mut file, path, &before, copy)
+    hash_open_file(&mut file, path, &before, copy).map(|(pointer, _)| pointer)
 }
 
 /// Read `file` to the end once, hashing every byte and copying it to `copy` if given; fail with
 /// [`LfsError::FileChanged`] if its length or modification time moved since `before` was taken.
+/// Also returns the stat data taken right after the read, which matched `before`.
 fn hash_open_file(
     file: &mut File,
     path: &Path,
     before: &Metadata,
     copy: Option<(&mut File, &Path)>,
-) -> LfsResult<Pointer> {
+) -> LfsResult<(Pointer, Metadata)> {
     let (digest, total) = match copy {
         None => hash_stream(file, path, |chunk| Ok(Some(chunk)))?,
         Some((out, out_path)) => hash_and_copy(file, path, out, out_path)?,
@@ -317,16 +379,21 @@ fn hash_open_file(
     let after = file
         .metadata()
         .map_err(|err| LfsError::io_at("reading metadata of", path, err))?;
-    let touched = matches!(
-        (before.modified(), after.modified()),
-        (Ok(start), Ok(end)) if start != end
-    );
-    if total != before.len() || after.len() != before.len() || touched {
+    if total != before.len() || changed(before, &after) {
         return Err(LfsError::FileChanged {
             path: path.to_path_buf(),
         });
     }
-    Ok(Pointer::new(Oid256::from_bytes(digest), total))
+    Ok((Pointer::new(Oid256::from_bytes(digest), total), after))
+}
+
+/// Whether a file's length or modification time moved between two looks at it.
+fn changed(before: &Metadata, after: &Metadata) -> bool {
+    let touched = matches!(
+        (before.modified(), after.modified()),
+        (Ok(start), Ok(end)) if start != end
+    );
+    after.len() != before.len() || touched
 }
 
 /// Read `file` to the end, hashing every chunk and handing it to `sink`.
@@ -640,6 +707,28 @@ mod tests {
         let temp = write(dir.path(), "download.tmp", b"hello world\n");
         store.insert_verified(&temp, &expected).unwrap();
         assert_eq!(fs::read(&target).unwrap(), b"hello world\n");
+    }
+
+    #[test]
+    fn restore_from_stores_a_file_only_when_it_hashes_to_the_pointer() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_in(dir.path());
+        let file = write(dir.path(), "model.bin", b"hello world\n");
+        let expected = Pointer::new(HELLO_OID.parse().unwrap(), 12);
+        let edited = write(dir.path(), "edited.bin", b"hello world?");
+
+        assert!(!store.restore_from(&edited, &expected).unwrap());
+        assert!(!store
+            .restore_from(&dir.path().join("gone.bin"), &expected)
+            .unwrap());
+        assert!(!store.contains(&expected.oid, 12));
+        assert!(!store.root().join("objects").exists());
+        assert!(store.restore_from(&file, &expected).unwrap());
+        assert_eq!(
+            fs::read(store.object_path(&expected.oid)).unwrap(),
+            b"hello world\n"
+        );
+        assert!(temp_files(&store).is_empty());
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! GIL released, waking every 100 ms to deliver progress to a Python callback and to check for
 //! Ctrl-C. An interrupt (or an exception from the callback) cancels the work through the
 //! monitor, gives it a moment to stop and clean up, and is raised in the caller. The operation's
-//! notices are logged at INFO on the `hfgit` logger when it ends, on the caller's thread.
+//! notices are logged at INFO on the `hfgit` logger when it ends, on the caller's thread; its
+//! warnings (a rate-limit wait) at WARNING as soon as the next poll sees them.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
@@ -65,10 +66,13 @@ where
                 ));
             }
             Err(RecvTimeoutError::Timeout) => {
-                let interrupted = py.check_signals().and_then(|()| match progress {
-                    Some(callback) => report(callback, &monitor, &mut last_reported),
-                    None => Ok(()),
-                });
+                let interrupted = py
+                    .check_signals()
+                    .and_then(|()| log(py, "warning", monitor.take_warnings()))
+                    .and_then(|()| match progress {
+                        Some(callback) => report(callback, &monitor, &mut last_reported),
+                        None => Ok(()),
+                    });
                 if let Err(err) = interrupted {
                     monitor.cancel();
                     wait_for_stop(py, receiver);
@@ -107,12 +111,18 @@ fn deliver(callback: &Bound<'_, PyAny>, snapshot: &Snapshot) -> PyResult<()> {
     Ok(())
 }
 
-/// Log what the operation wanted the user to know. A failing log handler is Python's logging's
-/// own business (it reports through `Handler.handleError`); it never fails the operation. A
-/// Ctrl-C that Python delivers while the logging code runs is the user's, though: it is raised.
+/// Log what the operation wanted the user to know: its last warnings, then its notices.
 fn log_notices(py: Python<'_>, monitor: &Monitor) -> PyResult<()> {
-    let notices = monitor.take_notices();
-    if notices.is_empty() {
+    log(py, "warning", monitor.take_warnings())?;
+    log(py, "info", monitor.take_notices())
+}
+
+/// Log `messages` at `level` ("info", "warning") on the `hfgit` logger. A failing log handler is
+/// Python's logging's own business (it reports through `Handler.handleError`); it never fails the
+/// operation. A Ctrl-C that Python delivers while the logging code runs is the user's, though: it
+/// is raised.
+fn log(py: Python<'_>, level: &str, messages: Vec<String>) -> PyResult<()> {
+    if messages.is_empty() {
         return Ok(());
     }
     let logger = py
@@ -121,8 +131,8 @@ fn log_notices(py: Python<'_>, monitor: &Monitor) -> PyResult<()> {
     let interrupted = |err: &PyErr| err.is_instance_of::<pyo3::exceptions::PyKeyboardInterrupt>(py);
     match logger {
         Ok(logger) => {
-            for notice in notices {
-                if let Err(err) = logger.call_method1("info", ("%s", notice)) {
+            for message in messages {
+                if let Err(err) = logger.call_method1(level, ("%s", message)) {
                     if interrupted(&err) {
                         return Err(err);
                     }

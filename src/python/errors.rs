@@ -23,6 +23,8 @@ pub fn class_name(err: &HfGitError) -> &'static str {
         HfGitError::RevisionNotFound { .. } => "RevisionNotFoundError",
         HfGitError::PushRejected { .. } => "PushRejectedError",
         HfGitError::Network { .. } => "NetworkError",
+        HfGitError::Proxy { .. } => "ProxyError",
+        HfGitError::RateLimited { .. } => "RateLimitedError",
         HfGitError::Certificate { .. } => "CertificateError",
         HfGitError::NothingToCommit { .. } => "NothingToCommitError",
         HfGitError::NotARepository { .. } => "NotARepositoryError",
@@ -33,8 +35,18 @@ pub fn class_name(err: &HfGitError) -> &'static str {
         HfGitError::InsecureTransport { .. } => "InsecureTransportError",
         HfGitError::InvalidInput(_) => "InvalidArgumentError",
         HfGitError::PathIgnored { .. } => "IgnoredPathError",
-        HfGitError::PathspecNoMatch { .. } => "PathspecError",
-        HfGitError::CloneInterrupted { .. } => "CloneInterruptedError",
+        HfGitError::PathspecNoMatch { .. } | HfGitError::PathspecNoMatchIn { .. } => {
+            "PathspecError"
+        }
+        HfGitError::LfsNotDownloaded { .. } => "LfsObjectMissingError",
+        HfGitError::CloneInterrupted { .. } | HfGitError::InitInterrupted { .. } => {
+            "CloneInterruptedError"
+        }
+        HfGitError::OtherRepository { .. } => "DirectoryNotEmptyError",
+        HfGitError::RevisionExists { .. } => "RevisionExistsError",
+        HfGitError::BranchCheckedOut { .. } => "BranchCheckedOutError",
+        HfGitError::UnmergedBranch { .. } => "UnmergedBranchError",
+        HfGitError::EntryNotFound { .. } => "EntryNotFoundError",
         HfGitError::RepositoryLocked { .. } | HfGitError::ConcurrentChange { .. } => {
             "RepositoryLockedError"
         }
@@ -42,6 +54,11 @@ pub fn class_name(err: &HfGitError) -> &'static str {
         HfGitError::SnapshotOverwritten { .. } => "SnapshotOverwrittenError",
         HfGitError::Io { .. } => "LocalIOError",
         HfGitError::LfsUntracked { .. } => "LfsTrackingError",
+        HfGitError::RepositoryExists { .. } => "RepositoryExistsError",
+        HfGitError::WriteForbidden { .. } => "WritePermissionError",
+        HfGitError::PullRequestNotFound { .. } => "PullRequestNotFoundError",
+        HfGitError::PullRequestForbidden { .. } => "PullRequestForbiddenError",
+        HfGitError::Offline { .. } => "OfflineModeError",
         HfGitError::Lfs(lfs) => lfs_class_name(lfs),
         HfGitError::Cancelled | HfGitError::Git(_) => "HfGitError",
     }
@@ -52,16 +69,18 @@ fn lfs_class_name(err: &LfsError) -> &'static str {
         LfsError::ObjectMismatch { .. } => "LfsVerificationError",
         LfsError::FileChanged { .. } => "LfsFileChangedError",
         LfsError::Io { .. } => "LfsStoreError",
-        LfsError::Authentication { .. } => "AuthenticationError",
+        LfsError::Authentication { .. } | LfsError::Forbidden { .. } => "AuthenticationError",
         LfsError::InsecureTransport { .. } => "InsecureTransportError",
         LfsError::Certificate { .. } | LfsError::CaBundle { .. } => "CertificateError",
         LfsError::ObjectRejected { .. } => "LfsObjectRejectedError",
         LfsError::UnsupportedExtension { .. } => "LfsExtensionError",
         LfsError::ObjectMissingLocally { .. } => "LfsObjectMissingError",
-        LfsError::InvalidSetting { .. } => "InvalidArgumentError",
         LfsError::Server { .. } | LfsError::Network { .. } | LfsError::Protocol { .. } => {
             "LfsTransferError"
         }
+        LfsError::Proxy { .. } => "ProxyError",
+        LfsError::RateLimited { .. } => "RateLimitedError",
+        LfsError::InvalidSetting { .. } => "InvalidArgumentError",
         _ => "LfsError",
     }
 }
@@ -91,6 +110,16 @@ fn build(py: Python<'_>, err: HfGitError) -> PyErr {
             HfGitError::RevisionNotFound { revision, .. } => {
                 kwargs.set_item("revision", revision)?
             }
+            HfGitError::PullRequestNotFound { num, .. } => {
+                kwargs.set_item("revision", format!("refs/pr/{num}"))?;
+                kwargs.set_item("num", num)?;
+            }
+            HfGitError::WriteForbidden {
+                reference, reason, ..
+            } => {
+                kwargs.set_item("ref", reference)?;
+                kwargs.set_item("reason", redact_text(reason))?;
+            }
             HfGitError::Io { source, path, .. }
             | HfGitError::Lfs(LfsError::Io { source, path, .. }) => {
                 if let Some(code) = source.raw_os_error() {
@@ -100,11 +129,23 @@ fn build(py: Python<'_>, err: HfGitError) -> PyErr {
                     kwargs.set_item("filename", path.to_string_lossy().as_ref())?;
                 }
             }
+            HfGitError::RevisionExists { name, .. } => kwargs.set_item("revision", name)?,
+            HfGitError::EntryNotFound { path, revision } => {
+                kwargs.set_item("path", path)?;
+                kwargs.set_item("revision", revision)?;
+            }
             HfGitError::RebaseConflict { paths, .. } => {
                 kwargs.set_item("paths", paths.clone())?;
             }
             HfGitError::RepositoryLocked { path, .. } => {
                 kwargs.set_item("filename", path.to_string_lossy().as_ref())?;
+            }
+            HfGitError::Proxy { proxy, .. } | HfGitError::Lfs(LfsError::Proxy { proxy, .. }) => {
+                kwargs.set_item("proxy", redact_text(proxy))?;
+            }
+            HfGitError::RateLimited { retry_after, .. }
+            | HfGitError::Lfs(LfsError::RateLimited { retry_after, .. }) => {
+                kwargs.set_item("retry_after", retry_after.map(|wait| wait.as_secs_f64()))?;
             }
             _ => {}
         }

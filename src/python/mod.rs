@@ -8,9 +8,13 @@
 mod args;
 mod blocking;
 mod errors;
+mod hub;
 mod inspect;
 mod operations;
+mod refs;
+mod setup;
 mod snapshot;
+mod undo;
 
 use pyo3::prelude::*;
 
@@ -19,8 +23,12 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add("__version__", env!("CARGO_PKG_VERSION"))?;
     module.add("LIBGIT2_VERSION", libgit2_version())?;
     operations::register(module)?;
+    hub::register(module)?;
     inspect::register(module)?;
     snapshot::register(module)?;
+    refs::register(module)?;
+    undo::register(module)?;
+    setup::register(module)?;
     Ok(())
 }
 

@@ -1,4 +1,5 @@
-//! `clone`, `commit`, `push` and `pull`: argument conversion, then the core op off the GIL.
+//! `clone`, `commit`, `push`, `pull`, `lfs_pull` and `lfs_prune`: argument conversion, then the
+//! core op off the GIL.
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
@@ -6,10 +7,13 @@ use pyo3::types::{PyDict, PyList};
 use super::args::{path, paths, token_request};
 use super::blocking::run_blocking;
 use crate::hub::parse_remote;
+use crate::lfs::Pointer;
 use crate::repo::clone::{clone_repo, default_local_dir, CloneRequest, LfsSelection};
 use crate::repo::commit::{commit as commit_work_tree, CommitRequest};
+use crate::repo::lfs_prune::{lfs_prune as prune_lfs_store, LfsPruneRequest};
 use crate::repo::lfs_pull::{lfs_pull as pull_lfs_objects, LfsPullRequest};
 use crate::repo::pull::{pull as pull_branch, PullRequest};
+use crate::repo::pull_request::PullRequestTarget;
 use crate::repo::push::{push as push_branch, PushRequest};
 
 pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -18,6 +22,7 @@ pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(push, module)?)?;
     module.add_function(wrap_pyfunction!(pull, module)?)?;
     module.add_function(wrap_pyfunction!(lfs_pull, module)?)?;
+    module.add_function(wrap_pyfunction!(lfs_prune, module)?)?;
     Ok(())
 }
 
@@ -85,10 +90,11 @@ fn commit(
     Ok(id.to_string())
 }
 
-/// Push the current branch; returns `{"remote_url": str, "updates": [(ref, old, new), ...],
-/// "lfs_objects": int, "lfs_bytes": int, "rebased": [(old, new or None), ...]}`.
+/// Push the current branch (or to a pull request); returns `{"remote_url": str, "updates":
+/// [(ref, old, new), ...], "lfs_objects": int, "lfs_bytes": int, "rebased": [(old, new or
+/// None), ...], "pr_num": int | None, "pr_url": str | None}`.
 #[pyfunction]
-#[pyo3(signature = (local_dir, *, token=None, remote="origin", branch=None, force=false, progress=None, lfs_concurrency=8, rebase=false))]
+#[pyo3(signature = (local_dir, *, token=None, remote="origin", branch=None, force=false, progress=None, lfs_concurrency=8, rebase=false, create_pr=false, pr_title=None, pr_description=None, pr=None))]
 #[allow(clippy::too_many_arguments)]
 fn push<'py>(
     py: Python<'py>,
@@ -100,7 +106,37 @@ fn push<'py>(
     progress: Option<&Bound<'py, PyAny>>,
     lfs_concurrency: usize,
     rebase: bool,
+    create_pr: bool,
+    pr_title: Option<String>,
+    pr_description: Option<String>,
+    pr: Option<u64>,
 ) -> PyResult<Bound<'py, PyDict>> {
+    let pull_request = match (create_pr, pr) {
+        (true, Some(_)) => {
+            return Err(crate::HfGitError::invalid(
+                "create_pr=True opens a new pull request and pr= names an existing one: pass one of them",
+            )
+            .into())
+        }
+        (true, None) => Some(PullRequestTarget::Open {
+            title: pr_title,
+            description: pr_description,
+        }),
+        (false, Some(num)) if num > 0 => Some(PullRequestTarget::Existing(num)),
+        (false, Some(num)) => {
+            return Err(crate::HfGitError::invalid(format!(
+                "pr= is a pull request number (1 or more), got {num}"
+            ))
+            .into())
+        }
+        (false, None) if pr_title.is_some() || pr_description.is_some() => {
+            return Err(crate::HfGitError::invalid(
+                "pr_title= and pr_description= only apply with create_pr=True",
+            )
+            .into())
+        }
+        (false, None) => None,
+    };
     let request = PushRequest {
         local_dir: path(local_dir, "local_dir")?,
         token: token_request(token)?,
@@ -109,6 +145,7 @@ fn push<'py>(
         force,
         rebase,
         lfs_concurrency,
+        pull_request,
     };
     let outcome = run_blocking(py, progress, move |monitor| push_branch(request, monitor))?;
     let updates = PyList::empty(py);
@@ -125,6 +162,8 @@ fn push<'py>(
     result.set_item("lfs_objects", outcome.lfs_objects)?;
     result.set_item("lfs_bytes", outcome.lfs_bytes)?;
     result.set_item("rebased", rebased_pairs(&outcome.rebased))?;
+    result.set_item("pr_num", outcome.pull_request.as_ref().map(|pr| pr.num))?;
+    result.set_item("pr_url", outcome.pull_request.map(|pr| pr.url))?;
     Ok(result)
 }
 
@@ -191,9 +230,47 @@ fn lfs_pull(
     Ok((summary.transferred, summary.bytes))
 }
 
+/// Remove the LFS objects the remote has and nothing local needs; returns `{"removed", "kept",
+/// "unverified": [(oid, size), ...], "dry_run": bool}`.
+#[pyfunction]
+#[pyo3(signature = (local_dir, *, remote="origin", dry_run=false, verify_remote=false, token=None, progress=None))]
+#[allow(clippy::too_many_arguments)]
+fn lfs_prune<'py>(
+    py: Python<'py>,
+    local_dir: &Bound<'py, PyAny>,
+    remote: &str,
+    dry_run: bool,
+    verify_remote: bool,
+    token: Option<&Bound<'py, PyAny>>,
+    progress: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let request = LfsPruneRequest {
+        local_dir: path(local_dir, "local_dir")?,
+        remote_name: remote.to_owned(),
+        dry_run,
+        verify_remote,
+        token: token_request(token)?,
+    };
+    let outcome = run_blocking(py, progress, move |monitor| {
+        prune_lfs_store(request, monitor)
+    })?;
+    let listed = |pointers: &[Pointer]| -> Vec<(String, u64)> {
+        pointers
+            .iter()
+            .map(|pointer| (pointer.oid.to_hex(), pointer.size))
+            .collect()
+    };
+    let result = PyDict::new(py);
+    result.set_item("removed", listed(&outcome.removed))?;
+    result.set_item("kept", listed(&outcome.kept))?;
+    result.set_item("unverified", listed(&outcome.unverified))?;
+    result.set_item("dry_run", outcome.dry_run)?;
+    Ok(result)
+}
+
 /// `lfs=None` → what git-lfs's settings say, `True` → everything, `False` → nothing, a list of
 /// patterns → only those.
-fn lfs_selection(lfs: Option<&Bound<'_, PyAny>>) -> PyResult<LfsSelection> {
+pub(super) fn lfs_selection(lfs: Option<&Bound<'_, PyAny>>) -> PyResult<LfsSelection> {
     let Some(lfs) = lfs.filter(|v| !v.is_none()) else {
         return Ok(LfsSelection::Settings);
     };

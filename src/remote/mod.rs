@@ -1,19 +1,28 @@
-//! One conversation with a remote: credentials, TLS trust, progress, cancellation and the
+//! One conversation with a remote: credentials, TLS trust, proxy, progress, cancellation and the
 //! server's per-ref verdicts, wired into libgit2's callbacks in one place for clone, pull and push.
+//!
+//! The proxy is chosen by [`crate::net::proxy`] (the same rules as the LFS client) and handed to
+//! libgit2 as an explicit proxy URL, so libgit2's own guess (`GIT_PROXY_AUTO`) never applies.
+//! The Hub's rate limits are waited out around whole operations by [`retrying_rate_limits`].
 
+mod rate_limit;
 mod tcp_stream;
 mod tls;
 
 use std::cell::RefCell;
+use std::sync::Arc;
 
-use git2::{FetchOptions, Oid, PushOptions, RemoteCallbacks, RemoteRedirect};
-use secrecy::SecretString;
+use git2::{FetchOptions, Oid, ProxyOptions, PushOptions, RemoteCallbacks, RemoteRedirect};
+use secrecy::{ExposeSecret, SecretString};
 use url::Url;
+
+pub use rate_limit::retrying_rate_limits;
 
 use crate::auth::redact::{redact_text, SecretGuard};
 use crate::auth::{CredentialBroker, CredentialOutcome};
 use crate::error::{classify_git_error, GitContext, HfGitError, Result};
-use crate::hub::ensure_token_transport_is_safe;
+use crate::hub::{ensure_online, ensure_token_transport_is_safe};
+use crate::net::proxy::{Proxy, ProxySettings};
 use crate::progress::{Monitor, Phase};
 
 /// A ref the server refused, with its reason.
@@ -36,18 +45,63 @@ pub struct RemoteSession {
     display: String,
     broker: CredentialBroker,
     _redaction: Option<SecretGuard>,
+    proxy: Option<Arc<Proxy>>,
+    _route: tcp_stream::RouteGuard,
     remote_messages: RefCell<String>,
     rejections: RefCell<Vec<RefRejection>>,
     proposed: RefCell<Vec<ProposedUpdate>>,
 }
 
 impl RemoteSession {
-    /// Prepare to talk to `url` (already free of credentials) with `token`.
+    /// Prepare to talk to `url` (already free of credentials) with `token`, through the proxy
+    /// the environment and the user's git config name for it. Refused before any connection
+    /// when `HF_HUB_OFFLINE` is set or the token would travel in clear text.
     pub fn new(url: Url, token: Option<SecretString>) -> Result<Self> {
+        Self::with_git_config(url, token, None)
+    }
+
+    /// The same, with `http.proxy` and `http.<url>.proxy` read from `repo`'s config.
+    pub fn for_repo(
+        repo: &git2::Repository,
+        url: Url,
+        token: Option<SecretString>,
+    ) -> Result<Self> {
+        let config = repo.config()?.snapshot()?;
+        Self::with_git_config(url, token, Some(&config))
+    }
+
+    fn with_git_config(
+        url: Url,
+        token: Option<SecretString>,
+        git: Option<&git2::Config>,
+    ) -> Result<Self> {
+        ensure_online(&url)?;
         ensure_token_transport_is_safe(&url, token.is_some())?;
+        let proxy = ProxySettings::from_environment(git).route(&url)?;
+        if let Some(proxy) = &proxy {
+            check_proxy_for_remote(proxy, &url, token.is_some())?;
+        }
         tls::apply_environment_ca_bundle()?;
-        tls::apply_timeouts();
+        tls::apply_timeouts()?;
+        tls::apply_user_agent();
         tcp_stream::register();
+        let route = tcp_stream::route_through(
+            proxy.as_deref().map(|proxy| {
+                let (host, port) = proxy.host_port();
+                tcp_stream::ProxyRoute {
+                    host,
+                    port,
+                    display: proxy.display(),
+                    // Spoken to in plain text: the stream adds the credentials. Over TLS to the
+                    // proxy it cannot, and libgit2 answers the challenge from the URL.
+                    authorization: proxy
+                        .authorization()
+                        .filter(|_| !proxy.is_https())
+                        .map(SecretString::from),
+                }
+            }),
+            url.scheme() == "http",
+        );
         let redaction = token.as_ref().map(SecretGuard::register);
         let host = crate::auth::credentials::remote_host(&url);
         let display = url.as_str().trim_end_matches('/').to_owned();
@@ -56,10 +110,32 @@ impl RemoteSession {
             display,
             broker: CredentialBroker::new(token, host),
             _redaction: redaction,
+            proxy,
+            _route: route,
             remote_messages: RefCell::default(),
             rejections: RefCell::default(),
             proposed: RefCell::default(),
         })
+    }
+
+    /// The proxy this session's git traffic goes through, if any.
+    pub fn proxy(&self) -> Option<&Proxy> {
+        self.proxy.as_deref()
+    }
+
+    /// libgit2's proxy options for this session: the chosen proxy, or explicitly none (so
+    /// libgit2 never guesses one from settings hfgit did not choose). The URL carries the
+    /// proxy's credentials only for an https proxy: to an http one, the TCP stream sends them.
+    pub fn proxy_options(&self) -> ProxyOptions<'static> {
+        let mut options = ProxyOptions::new();
+        if let Some(proxy) = &self.proxy {
+            if proxy.is_https() {
+                options.url(proxy.url().expose_secret());
+            } else {
+                options.url(proxy.display());
+            }
+        }
+        options
     }
 
     pub fn url(&self) -> &str {
@@ -139,6 +215,7 @@ impl RemoteSession {
     pub fn fetch_options<'a>(&'a self, monitor: &'a Monitor) -> FetchOptions<'a> {
         let mut options = FetchOptions::new();
         options.remote_callbacks(self.callbacks(monitor));
+        options.proxy_options(self.proxy_options());
         options.follow_redirects(RemoteRedirect::Initial);
         options
     }
@@ -146,6 +223,7 @@ impl RemoteSession {
     pub fn push_options<'a>(&'a self, monitor: &'a Monitor) -> PushOptions<'a> {
         let mut options = PushOptions::new();
         options.remote_callbacks(self.callbacks(monitor));
+        options.proxy_options(self.proxy_options());
         options.follow_redirects(RemoteRedirect::Initial);
         options
     }
@@ -169,6 +247,15 @@ impl RemoteSession {
             return HfGitError::Cancelled;
         }
         let target = self.display.clone();
+        let requested_wait = tcp_stream::take_requested_wait();
+        if let Some(error) = self.proxy_failure(err) {
+            return error;
+        }
+        // libgit2's words for a 429, or the TCP stream's for one that cut a request short.
+        if err.message().contains("status code: 429") || err.message().contains("answered HTTP 429")
+        {
+            return rate_limit::rate_limited(target, requested_wait.flatten());
+        }
         match self.broker.outcome() {
             CredentialOutcome::Rejected | CredentialOutcome::Missing => {
                 return HfGitError::Authentication {
@@ -188,4 +275,63 @@ impl RemoteSession {
         }
         classify_git_error(err, &GitContext::remote(target, self.broker.has_token()))
     }
+
+    /// A libgit2 failure that is the proxy's: a refused tunnel, a 407, or no connection to it.
+    fn proxy_failure(&self, err: &git2::Error) -> Option<HfGitError> {
+        let proxy = self.proxy.as_deref()?;
+        let message = redact_text(err.message());
+        let lower = message.to_ascii_lowercase();
+        let target = &self.url[url::Position::BeforeHost..url::Position::AfterPort];
+        let detail = if let Some(status) = lower
+            .strip_prefix("proxy returned unexpected status: ")
+            .and_then(|code| code.trim().parse::<u16>().ok())
+        {
+            proxy.refusal(target, status).0
+        } else if lower.contains("proxy authentication required")
+            || (lower.contains("authentication") && lower.contains("proxy"))
+        {
+            proxy.refusal(target, 407).0
+        } else if lower.contains("that is the proxy") {
+            let cause = message
+                .split("; that is the proxy")
+                .next()
+                .unwrap_or(&message);
+            proxy.unreachable(cause)
+        } else {
+            return None;
+        };
+        Some(HfGitError::Proxy {
+            proxy: proxy.display().to_owned(),
+            detail,
+        })
+    }
+}
+
+/// Refuse, before connecting, what this proxy cannot carry: a token in clear text to a proxy on
+/// another machine, or a plain-http remote through an https proxy (libgit2 would bypass it).
+fn check_proxy_for_remote(proxy: &Proxy, url: &Url, has_token: bool) -> Result<()> {
+    if url.scheme() != "http" {
+        return Ok(());
+    }
+    if has_token && !proxy.is_loopback() {
+        return Err(HfGitError::InsecureTransport {
+            host: format!(
+                "{} (through the proxy {})",
+                url.host_str().unwrap_or_default(),
+                proxy.display()
+            ),
+        });
+    }
+    if proxy.is_https() {
+        return Err(HfGitError::Proxy {
+            proxy: proxy.display().to_owned(),
+            detail: format!(
+                "git traffic to a plain http:// remote cannot go through an https:// proxy \
+                 (libgit2 opens no TLS connection to a proxy for it); use an http:// proxy, or \
+                 an https:// remote (the proxy comes from {})",
+                proxy.source()
+            ),
+        });
+    }
+    Ok(())
 }

@@ -8,7 +8,34 @@
 //! plain TCP stream it builds everything on (HTTP directly, HTTPS through its OpenSSL stream),
 //! so this module registers one that sets `TCP_NODELAY`, as curl (and so git) does. Connect,
 //! read and write timeouts and the error messages follow libgit2's own socket stream.
+//!
+//! Two more things need the socket, so they live here too:
+//!
+//! - **Proxies for plain-http remotes.** libgit2 sends a request for an `http://` remote in
+//!   absolute form, as a proxy wants it, but then opens its connection to the remote itself
+//!   instead of the proxy (libgit2/libgit2#5650; https remotes are fine, libgit2 opens a `CONNECT`
+//!   tunnel). While an operation is proxied, [`route_through`] makes every connection this thread
+//!   opens go to the proxy, which is where libgit2 meant to send it.
+//! - **Connections closed while idle.** libgit2 reuses a keep-alive connection without checking
+//!   that the other end still has it open, and a server that closed it makes the next request
+//!   fail with "unexpected EOF". curl and ureq look before they reuse; so does this stream, for
+//!   plain-HTTP requests: a new request about to go on a connection the peer closed goes on a new
+//!   connection instead. Through a proxy, a plain-HTTP request always gets a new connection:
+//!   libgit2 does not send `Proxy-Connection: Keep-Alive`, and a proxy may then close after its
+//!   answer without saying so (tinyproxy does), too late for a look before the next request.
+//! - **Proxy credentials.** libgit2 sends a proxy's credentials only after a 407 challenge, and
+//!   then misreads the challenge of a proxy that answers it without a length (tinyproxy: HTTP/1.0,
+//!   the page ends when the connection does), failing with "http parser error". Like curl, this
+//!   stream sends `Proxy-Authorization` with every plain-text request to the proxy (a `CONNECT`,
+//!   or a plain-http request in absolute form), never inside a tunnel: what goes through a tunnel
+//!   is TLS, which this stream cannot read and does not touch.
+//! - **Rate-limit headers.** libgit2 reports a 429 as a bare "unexpected http status code", without
+//!   the `RateLimit` or `Retry-After` header that says how long to wait. On plain HTTP the answer
+//!   passes through here in the clear, so its head is read on the way; [`take_requested_wait`]
+//!   hands the wait to the error classification. Under TLS the bytes are encrypted and there is
+//!   no hint: the wait then doubles from a second.
 
+use std::cell::{Cell, RefCell};
 use std::ffi::{c_char, c_int, c_uint, c_void, CStr, CString};
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
@@ -16,6 +43,7 @@ use std::sync::Once;
 use std::time::Duration;
 
 use libgit2_sys as raw;
+use secrecy::{ExposeSecret, SecretString};
 
 /// `git_stream` from `git2/sys/stream.h` (libgit2 1.9), field for field.
 #[repr(C)]
@@ -56,6 +84,75 @@ struct NoDelayStream {
     host: String,
     port: String,
     socket: Option<TcpStream>,
+    /// `scheme://host:port` of the proxy when this connection goes to one, for messages.
+    proxy: Option<String>,
+    /// The next read starts an answer (a request was just written).
+    answer_starts: bool,
+    /// Something was read since the connection was opened (an answer, at least in part).
+    exchanged: bool,
+    /// Open a new connection for every plain-HTTP request (sent to a proxy in absolute form).
+    fresh_per_request: bool,
+    /// `Proxy-Authorization` for plain-text requests to the proxy.
+    proxy_authorization: Option<SecretString>,
+}
+
+/// Where this thread's connections go while an operation is proxied.
+#[derive(Debug, Clone)]
+struct Route {
+    host: String,
+    port: String,
+    display: String,
+    /// Send every connection to the proxy (a plain-http remote), not just those libgit2 opens to it.
+    all: bool,
+    authorization: Option<SecretString>,
+}
+
+thread_local! {
+    static ROUTE: RefCell<Option<Route>> = const { RefCell::new(None) };
+    static REQUESTED_WAIT: Cell<Option<Option<Duration>>> = const { Cell::new(None) };
+}
+
+/// Restores the thread's previous route when dropped.
+pub struct RouteGuard {
+    previous: Option<Route>,
+}
+
+impl Drop for RouteGuard {
+    fn drop(&mut self) {
+        let previous = self.previous.take();
+        ROUTE.with(|route| *route.borrow_mut() = previous);
+    }
+}
+
+/// The proxy a thread's git traffic goes through, as [`route_through`] takes it.
+pub struct ProxyRoute<'a> {
+    pub host: &'a str,
+    pub port: u16,
+    /// How messages name it (`scheme://host:port`).
+    pub display: &'a str,
+    /// `Proxy-Authorization` to send it with plain-text requests, if it has credentials.
+    pub authorization: Option<SecretString>,
+}
+
+/// While the guard lives, connections this thread opens for libgit2 know they go to `proxy`;
+/// with `all`, every connection goes there (the remote is plain http, see the module docs).
+/// `None` clears the route.
+pub fn route_through(proxy: Option<ProxyRoute<'_>>, all: bool) -> RouteGuard {
+    let next = proxy.map(|proxy| Route {
+        host: proxy.host.trim_matches(['[', ']']).to_owned(),
+        port: proxy.port.to_string(),
+        display: proxy.display.to_owned(),
+        all,
+        authorization: proxy.authorization,
+    });
+    let previous = ROUTE.with(|route| std::mem::replace(&mut *route.borrow_mut(), next));
+    RouteGuard { previous }
+}
+
+/// The wait asked for by the last 429 answer this thread read in the clear, if there was one
+/// since the last call: `Some(None)` for a 429 that named no wait.
+pub fn take_requested_wait() -> Option<Option<Duration>> {
+    REQUESTED_WAIT.with(Cell::take)
 }
 
 /// Make libgit2 open its TCP connections through [`NoDelayStream`]; idempotent.
@@ -93,6 +190,20 @@ unsafe extern "C" fn stream_init(
         return -1;
     }
     let text = |value: *const c_char| CStr::from_ptr(value).to_string_lossy().into_owned();
+    let (mut host, mut port) = (text(host), text(port));
+    let mut proxy = None;
+    let mut fresh_per_request = false;
+    let mut proxy_authorization = None;
+    if let Some(route) = ROUTE.with(|route| route.borrow().clone()) {
+        let to_proxy = host.trim_matches(['[', ']']) == route.host && port == route.port;
+        if to_proxy || route.all {
+            host = route.host;
+            port = route.port;
+            proxy = Some(route.display);
+            fresh_per_request = route.all;
+            proxy_authorization = route.authorization;
+        }
+    }
     // libgit2's own stream takes the process-wide timeouts at creation; so does this one.
     let stream = Box::new(NoDelayStream {
         parent: GitStream {
@@ -108,9 +219,14 @@ unsafe extern "C" fn stream_init(
             close: Some(stream_close),
             free: Some(stream_free),
         },
-        host: text(host),
-        port: text(port),
+        host,
+        port,
         socket: None,
+        proxy,
+        answer_starts: false,
+        exchanged: false,
+        fresh_per_request,
+        proxy_authorization,
     });
     *out = Box::into_raw(stream).cast::<GitStream>();
     0
@@ -133,6 +249,33 @@ fn millis(value: c_int) -> Option<Duration> {
 
 unsafe extern "C" fn stream_connect(stream: *mut GitStream) -> c_int {
     let stream = ours(stream);
+    let code = connect(stream);
+    if code < 0 {
+        if let Some(proxy) = &stream.proxy {
+            // Say which end failed: the proxy, not the remote.
+            set_error(&format!(
+                "{}; that is the proxy {proxy}, which this git traffic goes through",
+                last_error_message()
+            ));
+        }
+    }
+    code
+}
+
+fn last_error_message() -> String {
+    // SAFETY: libgit2 returns its thread-local last error, or null; the text is copied at once.
+    unsafe {
+        let error = raw::git_error_last();
+        if error.is_null() || (*error).message.is_null() {
+            return String::new();
+        }
+        CStr::from_ptr((*error).message)
+            .to_string_lossy()
+            .into_owned()
+    }
+}
+
+fn connect(stream: &mut NoDelayStream) -> c_int {
     let Ok(port) = stream.port.parse::<u16>() else {
         set_error(&format!(
             "failed to connect to {}: invalid port {:?}",
@@ -233,12 +376,51 @@ fn transferred(mut call: impl FnMut() -> std::io::Result<usize>, action: &str) -
 }
 
 unsafe extern "C" fn stream_read(stream: *mut GitStream, data: *mut c_void, len: usize) -> isize {
-    let Some(socket) = ours(stream).socket.as_mut() else {
+    let stream = ours(stream);
+    let Some(socket) = stream.socket.as_mut() else {
         set_error("could not read from socket: not connected");
         return -1;
     };
     let buffer = std::slice::from_raw_parts_mut(data.cast::<u8>(), len);
-    transferred(|| socket.read(buffer), "read from")
+    let read = transferred(|| socket.read(buffer), "read from");
+    if read > 0 {
+        stream.exchanged = true;
+        if std::mem::take(&mut stream.answer_starts) {
+            note_rate_limit(&buffer[..read.unsigned_abs()]);
+        }
+    }
+    read
+}
+
+/// If `head` starts a 429 answer in the clear, remember the wait its headers ask for.
+fn note_rate_limit(head: &[u8]) {
+    let Some(text) = head
+        .windows(4)
+        .position(|window| window == b"\r\n\r\n")
+        .and_then(|end| std::str::from_utf8(&head[..end]).ok())
+    else {
+        return;
+    };
+    let mut lines = text.split("\r\n");
+    let is_429 = lines
+        .next()
+        .and_then(|status| status.strip_prefix("HTTP/1."))
+        .and_then(|rest| rest.get(2..5))
+        == Some("429");
+    if !is_429 {
+        return;
+    }
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
+        .collect();
+    let wait = crate::net::rate_limit::requested_wait(429, |name| {
+        headers
+            .iter()
+            .find(|(have, _)| have == name)
+            .map(|(_, value)| value.clone())
+    });
+    REQUESTED_WAIT.with(|cell| cell.set(Some(wait)));
 }
 
 unsafe extern "C" fn stream_write(
@@ -247,12 +429,41 @@ unsafe extern "C" fn stream_write(
     len: usize,
     _flags: c_int,
 ) -> isize {
-    let Some(socket) = ours(stream).socket.as_mut() else {
+    let stream = ours(stream);
+    let buffer = std::slice::from_raw_parts(data.cast::<u8>(), len);
+    let request_starts = !stream.answer_starts && starts_a_request(buffer);
+    let new_request = stream.exchanged && request_starts;
+    if new_request && (stream.fresh_per_request || stream.socket.as_ref().is_some_and(peer_closed))
+    {
+        if let Some(old) = stream.socket.take() {
+            let _ = old.shutdown(Shutdown::Both);
+        }
+        stream.exchanged = false;
+        let code = connect(stream);
+        if code < 0 {
+            return code as isize;
+        }
+    }
+    stream.answer_starts = true;
+    let with_credentials = stream
+        .proxy_authorization
+        .as_ref()
+        .filter(|_| request_starts)
+        .and_then(|authorization| with_proxy_authorization(buffer, authorization));
+    let Some(socket) = stream.socket.as_mut() else {
         set_error("could not write to socket: not connected");
         return -1;
     };
-    let buffer = std::slice::from_raw_parts(data.cast::<u8>(), len);
-    let written = transferred(|| socket.write(buffer), "write to");
+    let written = match &with_credentials {
+        // All of it or nothing: libgit2 counts only the bytes it gave.
+        Some(request) => {
+            match transferred(|| socket.write_all(request).map(|()| len), "write to") {
+                written if written < 0 => written,
+                _ => isize::try_from(len).unwrap_or(isize::MAX),
+            }
+        }
+        None => transferred(|| socket.write(buffer), "write to"),
+    };
     if written < 0 {
         if let Some(status) = early_reply_status(socket) {
             set_error(&format!(
@@ -264,16 +475,59 @@ unsafe extern "C" fn stream_write(
     written
 }
 
+/// `request` (the head of a plain-text request) with a `Proxy-Authorization` header after its
+/// request line, unless it has one (libgit2 adds its own after a challenge).
+fn with_proxy_authorization(request: &[u8], authorization: &SecretString) -> Option<Vec<u8>> {
+    let line_end = request.windows(2).position(|pair| pair == b"\r\n")? + 2;
+    let head_end = request
+        .windows(4)
+        .position(|window| window == b"\r\n\r\n")
+        .unwrap_or(request.len());
+    let head = String::from_utf8_lossy(&request[..head_end]).to_ascii_lowercase();
+    if head.contains("\r\nproxy-authorization:") {
+        return None;
+    }
+    let header = format!("Proxy-Authorization: {}\r\n", authorization.expose_secret());
+    let mut out = Vec::with_capacity(request.len() + header.len());
+    out.extend_from_slice(&request[..line_end]);
+    out.extend_from_slice(header.as_bytes());
+    out.extend_from_slice(&request[line_end..]);
+    Some(out)
+}
+
+/// Whether `data` begins a plain-HTTP request (`GET /...`, `POST http://...`), not TLS records.
+fn starts_a_request(data: &[u8]) -> bool {
+    let method_len = data.iter().take_while(|b| b.is_ascii_uppercase()).count();
+    (3..=7).contains(&method_len) && data.get(method_len) == Some(&b' ')
+}
+
+/// Whether the peer closed an idle connection: a read that does not wait finds its end. Data
+/// nobody asked for counts as closed too (ureq's probe, `transport/tcp.rs`, decides the same).
+fn peer_closed(socket: &TcpStream) -> bool {
+    let mut probe = [0u8; 1];
+    if socket.set_nonblocking(true).is_err() {
+        return false;
+    }
+    let peeked = socket.peek(&mut probe);
+    let _ = socket.set_nonblocking(false);
+    match peeked {
+        Err(err) => err.kind() != std::io::ErrorKind::WouldBlock,
+        Ok(_) => true,
+    }
+}
+
 /// A server that refuses a request (a 503 while busy, say) may answer and close before it has
 /// read the body, so the client's next write fails with a broken pipe that hides the answer. The
 /// answer is often already in the receive buffer: read its status line, without waiting. Only
 /// plain HTTP can be read here; under TLS the bytes are encrypted and this gives `None`.
 fn early_reply_status(socket: &TcpStream) -> Option<String> {
-    let mut head = [0u8; 256];
+    let mut head = [0u8; 4096];
     socket.set_nonblocking(true).ok()?;
     let peeked = socket.peek(&mut head);
     let _ = socket.set_nonblocking(false);
     let head = &head[..peeked.ok()?];
+    // A 429 refusing a push this way still says how long to wait.
+    note_rate_limit(head);
     let line = std::str::from_utf8(head).ok()?.lines().next()?;
     let status = line.strip_prefix("HTTP/1.")?.get(2..)?.trim();
     status
@@ -293,5 +547,47 @@ unsafe extern "C" fn stream_close(stream: *mut GitStream) -> c_int {
 unsafe extern "C" fn stream_free(stream: *mut GitStream) {
     if !stream.is_null() {
         drop(Box::from_raw(stream.cast::<NoDelayStream>()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_requests_are_told_from_tls_records_and_bodies() {
+        assert!(starts_a_request(b"GET /a/info/refs HTTP/1.1\r\n"));
+        assert!(starts_a_request(
+            b"POST http://h/a/git-upload-pack HTTP/1.1\r\n"
+        ));
+        assert!(starts_a_request(b"CONNECT h:443 HTTP/1.1\r\n"));
+        assert!(!starts_a_request(b"\x16\x03\x01\x02\x00"));
+        assert!(!starts_a_request(b"0032want 1234"));
+        assert!(!starts_a_request(b"PACK\x00\x00"));
+    }
+
+    #[test]
+    fn proxy_credentials_go_after_the_request_line_once() {
+        let secret = SecretString::from("Basic YTpi".to_owned());
+        let request = b"CONNECT h:443 HTTP/1.1\r\nHost: h:443\r\n\r\n";
+        let sent = with_proxy_authorization(request, &secret).unwrap();
+        assert_eq!(
+            sent,
+            b"CONNECT h:443 HTTP/1.1\r\nProxy-Authorization: Basic YTpi\r\nHost: h:443\r\n\r\n"
+        );
+        let answered = b"GET http://h/ HTTP/1.1\r\nproxy-authorization: Basic x\r\n\r\n";
+        assert_eq!(with_proxy_authorization(answered, &secret), None);
+    }
+
+    #[test]
+    fn a_429_head_read_in_the_clear_leaves_the_wait_it_asks_for() {
+        let _ = take_requested_wait();
+        note_rate_limit(b"HTTP/1.1 429 Too Many Requests\r\nRateLimit: \"api\";r=0;t=41\r\n\r\n{}");
+        assert_eq!(take_requested_wait(), Some(Some(Duration::from_secs(42))));
+        assert_eq!(take_requested_wait(), None);
+        note_rate_limit(b"HTTP/1.1 429 Too Many Requests\r\nContent-Length: 0\r\n\r\n");
+        assert_eq!(take_requested_wait(), Some(None));
+        note_rate_limit(b"HTTP/1.1 200 OK\r\nRetry-After: 5\r\n\r\n");
+        assert_eq!(take_requested_wait(), None);
     }
 }

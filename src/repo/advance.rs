@@ -32,6 +32,7 @@ use crate::lfs::checkout::{
 };
 use crate::lfs::config::{LfsConfig, Operation};
 use crate::lfs::endpoint::LfsEndpoint;
+use crate::lfs::path_filter::PathFilter;
 use crate::lfs::transfer::TransferConfig;
 use crate::progress::Monitor;
 
@@ -60,84 +61,143 @@ pub fn advance_branch(
     let old = repo.find_commit(from)?;
     let new = repo.find_commit(to)?;
     let changed = changed_paths(repo, &old.tree()?, &new.tree()?)?;
-    refuse_local_changes(repo, &changed)?;
+    refuse_local_changes(repo, &changed, "the remote's new commits change")?;
 
-    let settings = LfsConfig::load(repo)?;
-    let download = match lfs_checkout_filter(&settings, monitor) {
-        Some(filter) => Some((
-            filter,
-            LfsEndpoint::resolve(
-                &settings,
-                lfs.remote_name,
-                lfs.remote_url,
-                lfs.token,
-                Operation::Download,
-                monitor,
-            )?,
-        )),
-        None => None,
-    };
-    let config = TransferConfig {
-        concurrency: lfs.concurrency.max(1),
-        ..TransferConfig::default()
-    };
-    if let Some((filter, endpoint)) = &download {
-        fetch_objects_for_checkout(
-            repo,
-            &new.tree()?,
-            &changed,
-            &endpoint.url,
-            endpoint.token.clone(),
-            filter,
-            &config,
-            monitor,
-        )?;
-    }
+    let follow = LfsFollow::prepare(repo, Some(lfs), monitor)?;
+    follow.fetch(repo, &new.tree()?, &changed, monitor)?;
 
     let mut checkout = checkout_with_progress(monitor);
     repo.checkout_tree(new.as_object(), Some(&mut checkout))?;
     drop(checkout);
     if let Err(err) = repo.reference_matching(local_ref, to, true, from, reflog) {
         // Someone moved the branch meanwhile: put back the files this call rewrote.
-        let mut back = checkout_with_progress(monitor);
-        back.force();
-        changed.iter().for_each(|path| {
-            back.path(path);
-        });
-        let _ = repo.checkout_tree(old.as_object(), Some(&mut back));
-        if let Some((filter, endpoint)) = &download {
-            let _ = smudge_checked_out_files(
+        put_back(repo, &old, &changed, &follow, monitor);
+        return Err(err.into());
+    }
+    follow.smudge(repo, &changed, monitor)
+}
+
+/// Check the files at `paths` out of `old` again, forcibly, smudging LFS ones: the undo of a
+/// checkout whose ref update then failed. Best effort: the error that made it necessary is the
+/// one reported.
+pub(super) fn put_back(
+    repo: &Repository,
+    old: &git2::Commit<'_>,
+    paths: &BTreeSet<String>,
+    follow: &LfsFollow,
+    monitor: &Monitor,
+) {
+    if paths.is_empty() {
+        // libgit2 reads an empty path list as every path: a forced checkout of the whole tree
+        // would discard uncommitted changes this call never touched.
+        return;
+    }
+    let mut back = checkout_with_progress(monitor);
+    back.force();
+    paths.iter().for_each(|path| {
+        back.path(path);
+    });
+    let _ = repo.checkout_tree(old.as_object(), Some(&mut back));
+    let _ = follow.smudge(repo, paths, monitor);
+}
+
+/// The Git LFS half of a checkout, as git-lfs's smudge filter would do it: which files it writes
+/// out (git-lfs's settings), from which server, with the objects downloaded before any file
+/// changes ([`Self::fetch`]) and written over their pointers after ([`Self::smudge`]).
+pub(super) struct LfsFollow {
+    /// `None`: no LFS file is downloaded (`GIT_LFS_SKIP_SMUDGE`, or no remote to ask).
+    download: Option<(PathFilter, LfsEndpoint)>,
+    config: TransferConfig,
+}
+
+impl LfsFollow {
+    /// Read git-lfs's settings and find the server; `lfs` is `None` when the repository has no
+    /// remote to download from (LFS files whose objects are not in the store stay pointers).
+    pub(super) fn prepare(
+        repo: &Repository,
+        lfs: Option<LfsSource<'_>>,
+        monitor: &Monitor,
+    ) -> Result<Self> {
+        let settings = LfsConfig::load(repo)?;
+        let concurrency = lfs.as_ref().map_or(8, |lfs| lfs.concurrency);
+        let download = match (lfs, lfs_checkout_filter(&settings, monitor)) {
+            (Some(lfs), Some(filter)) => Some((
+                filter,
+                LfsEndpoint::resolve(
+                    &settings,
+                    lfs.remote_name,
+                    lfs.remote_url,
+                    lfs.token,
+                    Operation::Download,
+                    monitor,
+                )?,
+            )),
+            _ => None,
+        };
+        Ok(Self {
+            download,
+            config: TransferConfig {
+                concurrency: concurrency.max(1),
+                ..TransferConfig::default()
+            },
+        })
+    }
+
+    /// Download the objects of the LFS pointers `tree` has at `paths` that the settings select
+    /// and the store lacks, before anything is checked out: a failed download changes nothing.
+    pub(super) fn fetch<'p>(
+        &self,
+        repo: &Repository,
+        tree: &git2::Tree<'_>,
+        paths: impl IntoIterator<Item = &'p String>,
+        monitor: &Monitor,
+    ) -> Result<()> {
+        if let Some((filter, endpoint)) = &self.download {
+            fetch_objects_for_checkout(
                 repo,
-                &changed,
+                tree,
+                paths,
                 &endpoint.url,
                 endpoint.token.clone(),
                 filter,
-                &config,
+                &self.config,
                 monitor,
-            );
+            )?;
         }
-        return Err(err.into());
+        Ok(())
     }
-    if let Some((filter, endpoint)) = download {
-        smudge_checked_out_files(
-            repo,
-            &changed,
-            &endpoint.url,
-            endpoint.token,
-            &filter,
-            &config,
-            monitor,
-        )?;
+
+    /// Replace the pointers a checkout just wrote at `paths` with their content, then write the
+    /// empty LFS files (they need no download, and git-lfs writes them empty whatever it skips).
+    pub(super) fn smudge(
+        &self,
+        repo: &Repository,
+        paths: &BTreeSet<String>,
+        monitor: &Monitor,
+    ) -> Result<()> {
+        if let Some((filter, endpoint)) = &self.download {
+            smudge_checked_out_files(
+                repo,
+                paths,
+                &endpoint.url,
+                endpoint.token.clone(),
+                filter,
+                &self.config,
+                monitor,
+            )?;
+        }
+        write_empty_files(repo)
     }
-    // Whatever was selected, an empty LFS file needs no download (git-lfs writes it empty too).
-    write_empty_files(repo)?;
-    Ok(())
 }
 
 /// Refuse when a file the move rewrites has uncommitted changes, or an untracked file is where
-/// the move puts one. LFS files are judged by the pointer their content cleans to, as `git
-/// status` with git-lfs judges them.
-fn refuse_local_changes(repo: &Repository, changed: &BTreeSet<String>) -> Result<()> {
+/// the move puts one; `what` starts the message ("the remote's new commits change"). LFS files
+/// are judged by the pointer their content cleans to, as `git status` with git-lfs judges them.
+pub(super) fn refuse_local_changes(
+    repo: &Repository,
+    changed: &BTreeSet<String>,
+    what: &str,
+) -> Result<()> {
     if changed.is_empty() {
         return Ok(());
     }
@@ -151,8 +211,7 @@ fn refuse_local_changes(repo: &Repository, changed: &BTreeSet<String>) -> Result
     }
     Err(HfGitError::LocalChanges {
         detail: format!(
-            "the remote's new commits change {}, which {} uncommitted changes here; nothing was \
-             changed",
+            "{what} {}, which {} uncommitted changes here; nothing was changed",
             blocked.join(", "),
             if blocked.len() == 1 { "has" } else { "have" }
         ),

@@ -8,6 +8,9 @@
 //! LFS files are downloaded after the checkout, as git-lfs's smudge filter would: by default
 //! following git-lfs's settings as a fresh `git clone` sees them (the cloned tree's `.lfsconfig`,
 //! global and system git config, `GIT_LFS_SKIP_SMUDGE`), unless `lfs=` says otherwise.
+//!
+//! A `refs/pr/N` revision is a pull request: the clone fetches its ref too and checks it out on a
+//! local branch `pr/N` that pushes back to it (see [`super::pull_request`]).
 
 use std::path::{Path, PathBuf};
 
@@ -15,6 +18,7 @@ use git2::build::{CheckoutBuilder, RepoBuilder};
 use git2::{Direction, Repository};
 
 use super::checkout::{checkout_with_progress, lfs_checkout_filter};
+use super::pull_request::{fetch_refspec, pull_request_number, start_pull_request_branch};
 use super::target_dir::{mark_complete, mark_incomplete, CloneTarget};
 use crate::auth::{resolve_token, ProcessEnv, TokenRequest};
 use crate::error::{HfGitError, Result};
@@ -26,7 +30,7 @@ use crate::lfs::endpoint::LfsEndpoint;
 use crate::lfs::path_filter::PathFilter;
 use crate::lfs::transfer::TransferConfig;
 use crate::progress::{Monitor, Phase};
-use crate::remote::RemoteSession;
+use crate::remote::{retrying_rate_limits, RemoteSession};
 
 pub struct CloneRequest {
     pub remote: RemoteSpec,
@@ -57,10 +61,14 @@ enum RevisionKind {
     Branch(String),
     Tag(String),
     Commit(String),
+    /// `refs/pr/N`, a pull request's commits.
+    PullRequest(u64),
 }
 
 pub fn clone_repo(request: CloneRequest, monitor: &Monitor) -> Result<PathBuf> {
     super::libgit2_settings::apply();
+    // Before the destination is claimed: an offline clone leaves nothing behind.
+    crate::hub::ensure_online(&request.remote.url)?;
     let mut target = CloneTarget::claim(&request.local_dir)?;
     let token = resolve_token(request.token, request.remote.url_token, &ProcessEnv);
     let lfs_token = token.clone();
@@ -68,52 +76,36 @@ pub fn clone_repo(request: CloneRequest, monitor: &Monitor) -> Result<PathBuf> {
     let session = RemoteSession::new(request.remote.url, token)?;
 
     let revision = match &request.revision {
-        Some(revision) => Some(locate_revision(&session, revision, monitor)?),
+        Some(revision) => Some(retrying_rate_limits(monitor, |_| {
+            locate_revision(&session, revision, monitor)
+        })?),
         None => None,
     };
-
-    let mut fetch = session.fetch_options(monitor);
-    if let Some(depth) = request.depth {
-        let depth = i32::try_from(depth)
-            .ok()
-            .filter(|d| *d > 0)
-            .ok_or_else(|| {
-                HfGitError::invalid(format!("depth must be a positive number, got {depth}"))
-            })?;
-        fetch.depth(depth);
-    }
-    let marked = std::cell::RefCell::new(None);
-    let mut builder = RepoBuilder::new();
-    builder.fetch_options(fetch);
-    // Called once the git directory exists and before anything is fetched: mark it, so a
-    // `kill -9` from here on leaves a directory every operation recognises as unfinished.
-    builder.remote_create(|repo, name, url| {
-        if let Err(err) = mark_incomplete(repo.path()) {
-            *marked.borrow_mut() = Some(err);
-            return Err(git2::Error::from_str(
-                "could not mark the clone as incomplete",
-            ));
-        }
-        repo.remote(name, url)
-    });
-    // Fetch only: the checkout follows below, once the tree shows whether it needs filters.
-    let mut fetch_only = CheckoutBuilder::new();
-    fetch_only.dry_run();
-    builder.with_checkout(fetch_only);
-    if let Some(RevisionKind::Branch(branch)) = &revision {
-        builder.branch(branch);
-    }
-    let cloned = builder.clone(session.url(), target.path());
-    drop(builder);
-    if let Some(err) = marked.into_inner() {
-        return Err(err);
-    }
-    let repo = cloned.map_err(|err| session.classify(&err, monitor))?;
+    let depth = match request.depth {
+        Some(depth) => Some(
+            i32::try_from(depth)
+                .ok()
+                .filter(|d| *d > 0)
+                .ok_or_else(|| {
+                    HfGitError::invalid(format!("depth must be a positive number, got {depth}"))
+                })?,
+        ),
+        None => None,
+    };
+    // A 429 fails the whole libgit2 clone; it is made again from an empty directory.
+    let repo = retrying_rate_limits(monitor, |_| {
+        target.clear()?;
+        fetch_into(&session, &target, revision.as_ref(), depth, monitor)
+    })?;
     target.restore_lfs_objects(repo.path());
 
     match &revision {
         Some(RevisionKind::Tag(name)) => detach_at(&repo, &format!("refs/tags/{name}"), monitor)?,
         Some(RevisionKind::Commit(spec)) => detach_at(&repo, spec, monitor)?,
+        Some(RevisionKind::PullRequest(num)) => {
+            start_pull_request_branch(&repo, "origin", *num, session.url())?;
+            check_out_head(&repo, monitor)?;
+        }
         Some(RevisionKind::Branch(_)) | None => check_out_head(&repo, monitor)?,
     }
     let settings = LfsConfig::load(&repo)?;
@@ -155,6 +147,53 @@ pub fn clone_repo(request: CloneRequest, monitor: &Monitor) -> Result<PathBuf> {
     Ok(target.keep())
 }
 
+/// Clone `session`'s remote into `target` with libgit2, fetching only (the checkout follows).
+fn fetch_into(
+    session: &RemoteSession,
+    target: &CloneTarget,
+    revision: Option<&RevisionKind>,
+    depth: Option<i32>,
+    monitor: &Monitor,
+) -> Result<Repository> {
+    let mut fetch = session.fetch_options(monitor);
+    if let Some(depth) = depth {
+        fetch.depth(depth);
+    }
+    let marked = std::cell::RefCell::new(None);
+    let mut builder = RepoBuilder::new();
+    builder.fetch_options(fetch);
+    // Called once the git directory exists and before anything is fetched: mark it, so a
+    // `kill -9` from here on leaves a directory every operation recognises as unfinished.
+    builder.remote_create(|repo, name, url| {
+        if let Err(err) = mark_incomplete(repo.path()) {
+            *marked.borrow_mut() = Some(err);
+            return Err(git2::Error::from_str(
+                "could not mark the clone as incomplete",
+            ));
+        }
+        let remote = repo.remote(name, url)?;
+        let Some(RevisionKind::PullRequest(num)) = revision else {
+            return Ok(remote);
+        };
+        // The pull request's ref comes in the clone's one fetch, and every later one.
+        repo.remote_add_fetch(name, &fetch_refspec(name, *num))?;
+        repo.find_remote(name)
+    });
+    // Fetch only: the checkout follows below, once the tree shows whether it needs filters.
+    let mut fetch_only = CheckoutBuilder::new();
+    fetch_only.dry_run();
+    builder.with_checkout(fetch_only);
+    if let Some(RevisionKind::Branch(branch)) = revision {
+        builder.branch(branch);
+    }
+    let cloned = builder.clone(session.url(), target.path());
+    drop(builder);
+    if let Some(err) = marked.into_inner() {
+        return Err(err);
+    }
+    cloned.map_err(|err| session.classify(&err, monitor))
+}
+
 /// Ask the remote which refs it has, to tell a branch from a tag from a commit id up front.
 fn locate_revision(
     session: &RemoteSession,
@@ -163,7 +202,11 @@ fn locate_revision(
 ) -> Result<RevisionKind> {
     let mut remote = git2::Remote::create_detached(session.url())?;
     let connection = remote
-        .connect_auth(Direction::Fetch, Some(session.callbacks(monitor)), None)
+        .connect_auth(
+            Direction::Fetch,
+            Some(session.callbacks(monitor)),
+            Some(session.proxy_options()),
+        )
         .map_err(|err| session.classify(&err, monitor))?;
     let heads = connection
         .list()
@@ -173,6 +216,16 @@ fn locate_revision(
         .or_else(|| revision.strip_prefix("refs/tags/"))
         .unwrap_or(revision);
     let has = |name: &str| heads.iter().any(|head| head.name() == name);
+    if let Some(num) = pull_request_number(revision) {
+        if has(revision) {
+            return Ok(RevisionKind::PullRequest(num));
+        }
+        return Err(HfGitError::PullRequestNotFound {
+            num,
+            target: session.url().to_owned(),
+            reason: format!("the repository has no ref {revision}"),
+        });
+    }
     if !revision.starts_with("refs/tags/") && has(&format!("refs/heads/{short}")) {
         return Ok(RevisionKind::Branch(short.to_owned()));
     }

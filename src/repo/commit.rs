@@ -58,7 +58,7 @@ fn commit_with(
             path: request.local_dir.clone(),
         })?
         .to_path_buf();
-    let signature = signature(&repo, request.author.as_deref())?;
+    let signature = signature(&repo, request.author.as_deref(), monitor)?;
 
     // From reading the index to moving HEAD, no other hfgit call may change either (git holds
     // index.lock as long); git itself, which does not know this lock, is caught by the stamp.
@@ -330,16 +330,18 @@ fn only_these_paths(
     Ok(selected.write_tree_to(repo)?)
 }
 
-pub(super) fn signature(repo: &Repository, author: Option<&str>) -> Result<Signature<'static>> {
+pub(super) fn signature(
+    repo: &Repository,
+    author: Option<&str>,
+    monitor: &Monitor,
+) -> Result<Signature<'static>> {
     if let Some(author) = author {
         return parse_author(author);
     }
     if let Ok(signature) = repo.signature() {
         return Ok(signature.to_owned());
     }
-    let name = std::env::var("GIT_AUTHOR_NAME").unwrap_or_else(|_| "hfgit".to_owned());
-    let email = std::env::var("GIT_AUTHOR_EMAIL").unwrap_or_else(|_| "hfgit@localhost".to_owned());
-    Ok(Signature::now(&name, &email)?)
+    super::author::fallback_signature(repo, monitor)
 }
 
 fn parse_author(author: &str) -> Result<Signature<'static>> {

@@ -10,7 +10,7 @@ use super::target_dir::mark_complete;
 use super::upstream::remote_spec;
 use crate::auth::{resolve_token, ProcessEnv, TokenRequest};
 use crate::error::Result;
-use crate::hub::ensure_token_transport_is_safe;
+use crate::hub::{ensure_online, ensure_token_transport_is_safe};
 use crate::lfs::checkout::smudge_work_tree;
 use crate::lfs::config::{LfsConfig, Operation};
 use crate::lfs::endpoint::LfsEndpoint;
@@ -34,6 +34,7 @@ pub fn lfs_pull(request: LfsPullRequest, monitor: &Monitor) -> Result<TransferSu
     let _index = lock_index(&repo)?;
     let spec = remote_spec(&repo, &request.remote_name)?;
     let token = resolve_token(request.token, spec.url_token, &ProcessEnv);
+    ensure_online(&spec.url)?;
     ensure_token_transport_is_safe(&spec.url, token.is_some())?;
     let settings = LfsConfig::load(&repo)?;
     let filter = settings.fetch_filter(request.include, request.exclude);

@@ -40,7 +40,16 @@ pub struct HeldLock {
 /// Take the work tree's index lock, or fail at once with [`HfGitError::RepositoryLocked`] naming
 /// the lock file and the process holding it, as git fails when `index.lock` exists.
 pub fn lock_index(repo: &Repository) -> Result<HeldLock> {
-    let path = index_lock_path(repo);
+    lock_index_file(index_lock_path(repo))
+}
+
+/// [`lock_index`] of the checkout whose own git directory is `git_dir` (`.git`, or
+/// `.git/worktrees/<name>` for a linked worktree): for a caller that locks every checkout.
+pub fn lock_index_in(git_dir: &Path) -> Result<HeldLock> {
+    lock_index_file(git_dir.join(INDEX_LOCK))
+}
+
+fn lock_index_file(path: PathBuf) -> Result<HeldLock> {
     let mut file = open_lock_file(&path)?;
     match file.try_lock() {
         Ok(()) => {

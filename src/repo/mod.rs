@@ -1,25 +1,42 @@
-//! The operations on a local repository: clone, commit, push, pull, and the read-only views.
+//! The operations on a local repository: clone, init, commit, push, pull, fetch, branches, tags,
+//! checkout, reset, restore, LFS pull and prune, and the read-only views (status, log, diff,
+//! show).
 //!
 //! Each operation takes plain Rust arguments and a [`Monitor`](crate::progress::Monitor), runs to
 //! completion on the calling thread, and returns an [`HfGitError`](crate::HfGitError) a user can
 //! act on; none of them knows about Python.
 
 mod advance;
+mod author;
+pub mod branches;
 mod checkout;
 pub mod clone;
 pub mod commit;
+pub mod diff;
+pub mod fetch;
 pub mod history;
 pub mod info;
+pub mod init;
+pub mod lfs_prune;
 pub mod lfs_pull;
 mod libgit2_settings;
 pub(crate) mod lock;
 pub(crate) mod pathspec;
 pub mod pull;
+pub mod pull_request;
 pub mod push;
 mod rebase;
+mod remote_refs;
+pub mod reopen;
+pub mod reset;
+pub mod restore;
+pub mod revision;
+pub mod show;
 pub mod snapshot;
 mod stage;
 pub mod status;
+pub mod switch;
+pub mod tags;
 mod target_dir;
 mod upstream;
 
@@ -50,6 +67,11 @@ pub fn open_work_tree(path: &Path) -> Result<Repository> {
     crate::lfs::LfsStore::for_repository(&repo);
     if target_dir::is_incomplete(repo.path()) {
         return Err(HfGitError::CloneInterrupted {
+            path: path.to_path_buf(),
+        });
+    }
+    if init::is_incomplete(repo.path()) {
+        return Err(HfGitError::InitInterrupted {
             path: path.to_path_buf(),
         });
     }

@@ -23,7 +23,7 @@ use super::upstream::{remote_spec, resolve_upstream, Upstream};
 use crate::auth::{resolve_token, ProcessEnv, TokenRequest};
 use crate::error::{HfGitError, Result};
 use crate::progress::{Monitor, Phase};
-use crate::remote::RemoteSession;
+use crate::remote::{retrying_rate_limits, RemoteSession};
 
 pub struct PullRequest {
     pub local_dir: PathBuf,
@@ -85,14 +85,16 @@ pub(super) fn fetch_upstream(
     reflog: &str,
     monitor: &Monitor,
 ) -> Result<Oid> {
-    let session = RemoteSession::new(url.clone(), token)?;
+    let session = RemoteSession::for_repo(repo, url.clone(), token)?;
     let refspec = format!("+{}:{}", upstream.remote_ref(), upstream.tracking_ref());
     let mut remote = repo.remote_anonymous(session.url())?;
-    let mut options = session.fetch_options(monitor);
-    remote
-        .fetch(&[refspec.as_str()], Some(&mut options), Some(reflog))
-        .map_err(|err| session.classify(&err, monitor))?;
-    drop(options);
+    // A fetch is safe to make again after a rate limit (429).
+    retrying_rate_limits(monitor, |_| {
+        let mut options = session.fetch_options(monitor);
+        remote
+            .fetch(&[refspec.as_str()], Some(&mut options), Some(reflog))
+            .map_err(|err| session.classify(&err, monitor))
+    })?;
     repo.refname_to_id(&upstream.tracking_ref())
         .map_err(|_| HfGitError::RevisionNotFound {
             revision: upstream.remote_branch.clone(),

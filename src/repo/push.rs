@@ -11,7 +11,11 @@
 //! remote's tip as `pull(rebase=True)` does, and goes again, up to [`MAX_REBASES`] times while
 //! other writers keep moving the branch. LFS objects are uploaded before each attempt, and the
 //! batch API answers that the server already has those of an earlier one, so none goes up twice.
+//!
+//! A push can also go to a pull request's `refs/pr/N` instead of a branch, opening the pull
+//! request first when asked to (see [`super::pull_request`]).
 
+use std::cell::Cell;
 use std::path::PathBuf;
 
 use git2::{Direction, Oid, Repository};
@@ -21,13 +25,15 @@ use url::Url;
 use super::advance::LfsSource;
 use super::lock::{lock_index, lock_pushes};
 use super::pull::{fetch_upstream, integrate};
+use super::pull_request::{lfs_batch_ref, open_or_find, PullRequestTarget};
 use super::upstream::{remote_spec, resolve_upstream, Upstream};
 use crate::auth::{resolve_token, ProcessEnv, TokenRequest};
 use crate::error::{HfGitError, Result};
+use crate::hub::api::discussions::PullRequest;
 use crate::lfs::publish::upload_pushed_objects;
 use crate::lfs::transfer::TransferConfig;
 use crate::progress::{Monitor, Phase};
-use crate::remote::{RefRejection, RemoteSession};
+use crate::remote::{retrying_rate_limits, RefRejection, RemoteSession};
 
 /// How many times one `push(rebase=True)` fetches and rebases before it gives up on a remote that
 /// keeps moving.
@@ -44,6 +50,8 @@ pub struct PushRequest {
     pub rebase: bool,
     /// How many LFS transfers may run at once.
     pub lfs_concurrency: usize,
+    /// Push to a pull request (opened by this push, or an existing one) instead of a branch.
+    pub pull_request: Option<PullRequestTarget>,
 }
 
 /// One ref the server now has: `old` is `None` when the branch is new there.
@@ -64,6 +72,8 @@ pub struct PushOutcome {
     /// With `rebase`: each unpushed local commit (oldest first) and the copy replayed on the
     /// remote's new commits, `None` when dropped because the remote already had its change.
     pub rebased: Vec<(Oid, Option<Oid>)>,
+    /// The pull request the commits went to, if the push went to one.
+    pub pull_request: Option<PullRequest>,
 }
 
 pub fn push(mut request: PushRequest, monitor: &Monitor) -> Result<PushOutcome> {
@@ -75,17 +85,42 @@ pub fn push(mut request: PushRequest, monitor: &Monitor) -> Result<PushOutcome> 
     let repo = super::open_work_tree(&request.local_dir)?;
     // One push or pull of this repository at a time (see [`super::lock`]).
     let _pushes = lock_pushes(&repo, monitor)?;
-    let upstream = resolve_upstream(&repo, &request.remote_name, request.branch.as_deref())?;
     let spec = remote_spec(&repo, &request.remote_name)?;
     let token = resolve_token(
         std::mem::take(&mut request.token),
         spec.url_token,
         &ProcessEnv,
     );
+    if request.pull_request.is_some() && request.branch.is_some() {
+        return Err(HfGitError::invalid(
+            "branch= cannot be combined with create_pr= or pr=: a pull request's commits go to \
+             its own ref, refs/pr/N",
+        ));
+    }
+    let pull_request = match &request.pull_request {
+        Some(target) => Some(open_or_find(
+            &repo,
+            target,
+            &spec.url,
+            token.clone(),
+            monitor,
+        )?),
+        None => None,
+    };
+    let pr_ref = pull_request
+        .as_ref()
+        .map(|pr| pr.pull_request.git_reference());
+    let upstream = resolve_upstream(
+        &repo,
+        &request.remote_name,
+        pr_ref.as_deref().or(request.branch.as_deref()),
+    )?;
+    // A pull request opened just now holds nothing of the user's: its ref may be replaced.
+    request.force |= pull_request.as_ref().is_some_and(|pr| pr.just_opened);
     let remote_url = spec.url;
     let lfs_config = TransferConfig {
         concurrency: request.lfs_concurrency.max(1),
-        ref_name: Some(upstream.remote_ref()),
+        ref_name: lfs_batch_ref(&upstream.remote_ref()),
         ..TransferConfig::default()
     };
 
@@ -101,18 +136,22 @@ pub fn push(mut request: PushRequest, monitor: &Monitor) -> Result<PushOutcome> 
             token.clone(),
             &lfs_config,
             monitor,
-        )?;
+        )
+        .map_err(|err| write_forbidden(err, remote_url.as_str(), &upstream.remote_ref()))?;
         lfs_objects += lfs.transferred;
         lfs_bytes += lfs.bytes;
-        let refused = match send(
-            &repo,
-            &upstream,
-            local_tip,
-            &request,
-            &remote_url,
-            token.clone(),
-            monitor,
-        )? {
+        let refused = match retrying_rate_limits(monitor, |may_retry| {
+            send(
+                &repo,
+                &upstream,
+                local_tip,
+                &request,
+                &remote_url,
+                token.clone(),
+                may_retry,
+                monitor,
+            )
+        })? {
             Sent::Accepted { url, old } => {
                 repo.reference(&upstream.tracking_ref(), local_tip, true, "update by push")?;
                 monitor.report(Phase::Done, 1, 1, monitor.snapshot().bytes);
@@ -126,6 +165,7 @@ pub fn push(mut request: PushRequest, monitor: &Monitor) -> Result<PushOutcome> 
                     lfs_objects,
                     lfs_bytes,
                     rebased,
+                    pull_request: pull_request.map(|pr| pr.pull_request),
                 });
             }
             Sent::Refused(refused) => refused,
@@ -187,7 +227,9 @@ enum Sent {
 /// List the remote's refs and push `local_tip` to the upstream branch, on one connection: the
 /// token is offered once, and an up-to-date branch costs one request, as with `git push`,
 /// instead of a receive-pack round. With `rebase`, a remote tip the local branch does not
-/// contain is refused here, before any pack is built.
+/// contain is refused here, before any pack is built. `may_retry` goes false once the refs are
+/// about to be sent: a rate limit after that point is not waited out and sent again.
+#[allow(clippy::too_many_arguments)]
 fn send(
     repo: &Repository,
     upstream: &Upstream,
@@ -195,9 +237,10 @@ fn send(
     request: &PushRequest,
     remote_url: &Url,
     token: Option<SecretString>,
+    may_retry: &Cell<bool>,
     monitor: &Monitor,
 ) -> Result<Sent> {
-    let session = RemoteSession::new(remote_url.clone(), token)?;
+    let session = RemoteSession::for_repo(repo, remote_url.clone(), token)?;
     let refspec = format!(
         "{}{}:{}",
         if request.force { "+" } else { "" },
@@ -217,7 +260,11 @@ fn send(
         other => Err(other),
     };
     let mut connection = remote
-        .connect_auth(Direction::Push, Some(session.callbacks(monitor)), None)
+        .connect_auth(
+            Direction::Push,
+            Some(session.callbacks(monitor)),
+            Some(session.proxy_options()),
+        )
         .map_err(fail)?;
     let remote_tip = connection
         .list()
@@ -242,15 +289,20 @@ fn send(
         }
     }
     let mut options = session.push_options(monitor);
+    may_retry.set(false);
     if let Err(err) = connection
         .remote()
         .push(&[refspec.as_str()], Some(&mut options))
     {
-        return refused(may_have_landed(fail(err)));
+        return refused(may_have_landed(pack_refused(fail(err))));
     }
     drop(options);
     if let Some(rejection) = session.take_rejections().into_iter().next() {
-        return refused(rejection_error(rejection, &session.remote_messages()));
+        return refused(rejection_error(
+            rejection,
+            &session.remote_messages(),
+            session.url(),
+        ));
     }
     let old = match session
         .take_proposed()
@@ -293,6 +345,23 @@ fn rebase_onto(
     Ok(integrate(repo, upstream, fetched, true, lfs, monitor)?.rebased)
 }
 
+/// The LFS server's 403 to a push to a branch: the token may not write there, which a pull
+/// request works around.
+fn write_forbidden(err: HfGitError, target: &str, remote_ref: &str) -> HfGitError {
+    match err {
+        HfGitError::Lfs(crate::lfs::LfsError::Forbidden { message })
+            if remote_ref.starts_with("refs/heads/") =>
+        {
+            HfGitError::WriteForbidden {
+                target: target.to_owned(),
+                reference: remote_ref.to_owned(),
+                reason: message,
+            }
+        }
+        other => other,
+    }
+}
+
 /// The refusal of the last attempt, when the remote moved again after every rebase.
 fn gave_up(refused: HfGitError) -> HfGitError {
     match refused {
@@ -308,9 +377,33 @@ fn gave_up(refused: HfGitError) -> HfGitError {
     }
 }
 
+/// A 429 to the pack itself: the server refused it, so nothing was applied, and it is not sent
+/// again by itself (a push is retried only before its refs go out).
+fn pack_refused(err: HfGitError) -> HfGitError {
+    match err {
+        HfGitError::RateLimited {
+            target,
+            retry_after,
+            detail,
+        } => HfGitError::RateLimited {
+            detail: format!(
+                "{detail} to the push itself, so nothing was applied; hfgit does not send a push \
+                 again once its refs went out. Push again {}",
+                match retry_after {
+                    Some(wait) => format!("in {} s", crate::net::rate_limit::seconds(wait)),
+                    None => "in a few minutes".to_owned(),
+                }
+            ),
+            target,
+            retry_after,
+        },
+        other => other,
+    }
+}
+
 /// A connection that broke while the pack was sent or the answer awaited leaves the outcome
 /// unknown: the server may have applied the push. Say so, and that a second push is safe.
-fn may_have_landed(err: HfGitError) -> HfGitError {
+pub(super) fn may_have_landed(err: HfGitError) -> HfGitError {
     match err {
         HfGitError::Network { detail }
             if detail.contains("status code") || detail.contains("answered HTTP") =>
@@ -334,13 +427,30 @@ fn may_have_landed(err: HfGitError) -> HfGitError {
 }
 
 /// A refused ref: a read-only token is an authentication problem, anything else a rejection.
-fn rejection_error(rejection: RefRejection, remote_messages: &str) -> HfGitError {
+pub(super) fn rejection_error(
+    rejection: RefRejection,
+    remote_messages: &str,
+    target: &str,
+) -> HfGitError {
     let reason = if remote_messages.is_empty() {
         rejection.reason
     } else {
         format!("{} (server said: {remote_messages})", rejection.reason)
     };
-    if reason.to_ascii_lowercase().contains("forbidden") {
+    let forbidden = reason.to_ascii_lowercase().contains("forbidden");
+    if forbidden && rejection.reference.starts_with("refs/heads/") {
+        let denied = format!("DENIED update {}: forbidden", rejection.reference);
+        return HfGitError::WriteForbidden {
+            target: target.to_owned(),
+            reason: if remote_messages.contains(&denied) {
+                denied
+            } else {
+                reason
+            },
+            reference: rejection.reference,
+        };
+    }
+    if forbidden {
         return HfGitError::Authentication {
             target: rejection.reference,
             detail: format!(

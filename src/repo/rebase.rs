@@ -78,7 +78,7 @@ pub fn replay(repo: &Repository, local: Oid, onto: Oid, branch: &str) -> Result<
             ),
         });
     }
-    let committer = signature(repo, None)?;
+    let committer = signature(repo, None, &crate::progress::Monitor::default())?;
     let mut options = MergeOptions::new();
     options.find_renames(true);
     let mut base = repo.find_commit(onto)?;

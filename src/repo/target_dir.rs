@@ -154,6 +154,29 @@ impl CloneTarget {
         &self.path
     }
 
+    /// Remove what an attempt wrote, so the clone can start again in an empty directory.
+    pub fn clear(&self) -> Result<()> {
+        let entries = match fs::read_dir(&self.path) {
+            Ok(entries) => entries,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                return fs::create_dir_all(&self.path)
+                    .map_err(|e| HfGitError::io_at("creating", &self.path, e));
+            }
+            Err(err) => return Err(HfGitError::io_at("reading", &self.path, err)),
+        };
+        for entry in entries {
+            let entry = entry.map_err(|e| HfGitError::io_at("reading", &self.path, e))?;
+            let child = entry.path();
+            let removed = if child.is_dir() && !child.is_symlink() {
+                fs::remove_dir_all(&child)
+            } else {
+                fs::remove_file(&child)
+            };
+            removed.map_err(|e| HfGitError::io_at("removing", &child, e))?;
+        }
+        Ok(())
+    }
+
     pub fn keep(mut self) -> PathBuf {
         self.kept = true;
         std::mem::take(&mut self.path)

@@ -12,17 +12,27 @@ pub struct Upstream {
     /// The short name of the local branch, if HEAD is on one.
     pub local_branch: Option<String>,
     pub remote_name: String,
-    /// The short branch name on the remote.
+    /// The short branch name on the remote, or a pull request's full `refs/pr/N`.
     pub remote_branch: String,
 }
 
 impl Upstream {
     pub fn remote_ref(&self) -> String {
+        if self.remote_branch.starts_with("refs/pr/") {
+            return self.remote_branch.clone();
+        }
         format!("refs/heads/{}", self.remote_branch)
     }
 
+    /// `refs/remotes/<remote>/<branch>`; a pull request's `refs/pr/N` is tracked at
+    /// `refs/remotes/<remote>/pr/N`.
     pub fn tracking_ref(&self) -> String {
-        format!("refs/remotes/{}/{}", self.remote_name, self.remote_branch)
+        let short = self
+            .remote_branch
+            .strip_prefix("refs/")
+            .filter(|rest| rest.starts_with("pr/"))
+            .unwrap_or(&self.remote_branch);
+        format!("refs/remotes/{}/{short}", self.remote_name)
     }
 }
 
@@ -54,11 +64,17 @@ pub fn resolve_upstream(
                 "check out a branch, or pass branch= to push() to say which remote branch to update",
         }),
         (Some(local), None) => {
+            // A branch made from a pull request (`clone(revision="refs/pr/N")`) merges
+            // `refs/pr/N`, and goes back there.
             let merge = repo
                 .config()?
                 .get_string(&format!("branch.{local}.merge"))
                 .ok()
-                .and_then(|m| m.strip_prefix("refs/heads/").map(str::to_owned));
+                .and_then(|m| {
+                    m.strip_prefix("refs/heads/")
+                        .map(str::to_owned)
+                        .or_else(|| m.starts_with("refs/pr/").then_some(m.clone()))
+                });
             (
                 format!("refs/heads/{local}"),
                 merge.unwrap_or_else(|| local.clone()),

@@ -7,17 +7,41 @@ so every method takes a lock.
 
 from __future__ import annotations
 
+import json
 import threading
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-__all__ = ["FaultAction", "HubFaults"]
+__all__ = ["RATE_LIMIT_MESSAGE", "FaultAction", "HubFaults"]
+
+RATE_LIMIT_MESSAGE = (
+    "We had to rate limit your IP (127.0.0.1). To continue using our service, create a HF "
+    "account or login to your existing account, and make sure you pass a HF_TOKEN if you're "
+    "using the API."
+)
+"""The body text of a LocalHub 429, worded as the Hub's (hub-2026.md, row 12)."""
+
+HeaderPairs = tuple[tuple[str, str], ...]
+
+
+def _header_pairs(headers: Mapping[str, str] | Iterable[tuple[str, str]] | None) -> HeaderPairs:
+    if headers is None:
+        return ()
+    items = headers.items() if isinstance(headers, Mapping) else headers
+    pairs = tuple((str(name), str(value)) for name, value in items)
+    for name, value in pairs:
+        if not name or ":" in name or any(c in name + value for c in "\r\n"):
+            raise ValueError(f"invalid header {name!r}: {value!r}")
+    return pairs
 
 
 @dataclass(frozen=True)
 class FaultAction:
     """What a request thread must do instead of serving a request.
 
-    `status` is the HTTP status to answer with, or None to close the connection unanswered.
+    `status` is the HTTP status to answer with, or None to close the connection unanswered;
+    `headers` are sent with it, and `body` (JSON when it starts with "{") replaces the default
+    text.
     """
 
     status: int | None
@@ -25,6 +49,8 @@ class FaultAction:
     after_serving: bool = False
     #: Serve the request, sending a storage download's body at most this many bytes a second.
     slowed_to: int | None = None
+    headers: HeaderPairs = ()
+    body: str | None = None
 
     @property
     def drops_connection(self) -> bool:
@@ -72,12 +98,50 @@ class HubFaults:
             self._latency = seconds
 
     def fail_next(
-        self, count: int = 1, status: int = 500, path_contains: str | None = None
+        self,
+        count: int = 1,
+        status: int = 500,
+        path_contains: str | None = None,
+        headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
     ) -> None:
-        """Answer the next `count` matching requests with `status` and a short text body."""
+        """Answer the next `count` matching requests with `status`, `headers` (a mapping or
+        (name, value) pairs; default none) and a short text body."""
         if not 400 <= status <= 599:
             raise ValueError(f"status must be an HTTP error status (400-599), not {status}")
-        self._queue(count, FaultAction(status), path_contains)
+        self._queue(count, FaultAction(status, headers=_header_pairs(headers)), path_contains)
+
+    def rate_limit_next(
+        self,
+        count: int = 1,
+        *,
+        reset_in: int = 300,
+        path_contains: str | None = None,
+        retry_after: str | None = None,
+        remaining: int = 0,
+        quota: int = 500,
+        window: int = 300,
+        resource: str = "api",
+    ) -> None:
+        """Answer the next `count` matching requests as the Hub answers a client over its quota.
+
+        That is 429 with `RateLimit: "<resource>";r=<remaining>;t=<reset_in>` and
+        `RateLimit-Policy: "fixed window";"<resource>";q=<quota>;w=<window>` (seconds; the Hub
+        counts requests in 5-minute windows), a JSON body `{"error": RATE_LIMIT_MESSAGE}`, and
+        no `Retry-After` unless `retry_after` gives its value (seconds or an HTTP date). See
+        hub-2026.md row 12 and section 5 case 10.
+        """
+        for name, value in (("reset_in", reset_in), ("remaining", remaining), ("quota", quota)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name} must be an integer >= 0, not {value!r}")
+        headers = [
+            ("RateLimit", f'"{resource}";r={remaining};t={reset_in}'),
+            ("RateLimit-Policy", f'"fixed window";"{resource}";q={quota};w={window}'),
+        ]
+        if retry_after is not None:
+            headers.append(("Retry-After", retry_after))
+        body = json.dumps({"error": RATE_LIMIT_MESSAGE})
+        action = FaultAction(429, headers=_header_pairs(headers), body=body)
+        self._queue(count, action, path_contains)
 
     def drop_next(self, count: int = 1, path_contains: str | None = None) -> None:
         """Close the connection of the next `count` matching requests without any response."""

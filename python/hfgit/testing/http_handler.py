@@ -28,8 +28,10 @@ from typing import Any, Callable, Literal, Union
 from urllib.parse import parse_qs
 
 from . import lfs_http
+from .discussions import DiscussionStore
 from .faults import HubFaults
 from .git_cgi import BLOCK_SIZE, CgiError, GitTools, ProcessRegistry, run_cgi
+from .hub_api import Account, serve_api
 from .repos import RepoStore, is_valid_repo_id
 from .state import Identity, RequestLog, RequestRecord, TokenRegistry
 
@@ -81,6 +83,8 @@ class HandlerContext:
     cgi_env: dict[str, str]
     processes: ProcessRegistry
     lfs: lfs_http.LfsContext
+    discussions: DiscussionStore
+    account: Account
 
 
 class BadRequestError(Exception):
@@ -304,6 +308,9 @@ class HubRequestHandler(BaseHTTPRequestHandler):
             authorization=identity.scheme,
             token_scope=identity.scope,
             range=self.headers.get("Range"),
+            user_agent=self.headers.get("User-Agent"),
+            via=self.headers.get("Via"),
+            received=time.monotonic(),
         )
         if path.startswith(lfs_http.STORAGE_PREFIX) and "Authorization" in self.headers:
             # Storage URLs authorize themselves; a client sending credentials there would leak
@@ -329,7 +336,14 @@ class HubRequestHandler(BaseHTTPRequestHandler):
                 if path.startswith(lfs_http.STORAGE_PREFIX):
                     # Uploads can be large: read them so the client sees the status, not a reset.
                     self.discard_body(lfs_http.DISCARD_LIMIT)
-                self.send_text(fault.status, f"LocalHub injected fault: HTTP {fault.status}\n")
+                body = fault.body or f"LocalHub injected fault: HTTP {fault.status}\n"
+                json_body = body.startswith("{")
+                self.send_text(
+                    fault.status,
+                    body,
+                    list(fault.headers),
+                    content_type="application/json" if json_body else "text/plain; charset=utf-8",
+                )
                 return
             self._route(path, query, identity)
         except BadRequestError as exc:
@@ -360,6 +374,9 @@ class HubRequestHandler(BaseHTTPRequestHandler):
     def _route(self, path: str, query: str, identity: Identity) -> None:
         if path.startswith(lfs_http.STORAGE_PREFIX):
             lfs_http.serve_storage(self, path, query)
+            return
+        if path.startswith("/api/"):
+            serve_api(self, path, identity)
             return
         found = match_route(path)
         if found is None:
@@ -489,6 +506,13 @@ class HubRequestHandler(BaseHTTPRequestHandler):
             HFHUB_REPO_ID=request.repo_id,
             # The pre-receive hook checks pushed LFS pointers against the repo's LFS index.
             HFHUB_LFS_INDEX=str(context.lfs.store.index_dir(request.repo_id, request.repo_type)),
+            # ... and lets a push update refs/pr/N only for a pull request that exists.
+            HFHUB_PULL_REQUESTS=" ".join(
+                str(num)
+                for num in context.discussions.pull_request_numbers(
+                    request.repo_id, request.repo_type
+                )
+            ),
         )
         content_type = self.headers.get("Content-Type")
         if content_type is not None:

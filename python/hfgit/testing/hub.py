@@ -19,10 +19,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import Callable, Literal
 
+from .discussions import Discussion, DiscussionStore
 from .errors import LocalHubError
 from .faults import HubFaults
 from .git_cgi import ProcessRegistry, clean_git_env, find_git_tools
 from .http_handler import HandlerContext, HubHTTPServer
+from .hub_api import Account
 from .lfs_http import LfsContext, LfsSettings
 from .lfs_store import LfsStore, is_oid
 from .repos import URL_PREFIXES, RepoStore, validate_repo_id, validate_repo_type
@@ -54,8 +56,19 @@ class LocalHub:
 
     Tokens: one write and one read token are created with the hub (`write_token`,
     `read_token`); more with `add_token`. Any valid token may access every repo; a read token's
-    pushes reach the server but every ref update is refused, as on the Hub. Tokens are kept
-    only in memory and never written to disk or to `requests`.
+    pushes reach the server but every branch update is refused (`DENIED update
+    refs/heads/main: forbidden`), as on the Hub. Tokens are kept only in memory and never
+    written to disk or to `requests`. Every token belongs to one account, `username` /
+    `fullname`, which `GET /api/whoami-v2` reports.
+
+    Hub API (see `hfgit.testing.hub_api`): `POST /api/repos/create`, `GET /api/whoami-v2`,
+    `GET /api/{type}s/{repo_id}`, and discussions: `POST /api/{type}s/{repo_id}/discussions`
+    with `pullRequest: true` opens a pull request whose commits live at `refs/pr/{num}` (created
+    at `main`'s tip). A push may update `refs/pr/N` only once pull request N exists, and a read
+    token may push there (*inferred* for git: the Hub states it for Xet tokens) and upload its
+    LFS objects when the batch names no branch. `set_discussions_enabled(repo_id, False)` turns
+    a repo's discussions off (opening one answers 403). `lfs_bearer_accepted = False` makes the
+    LFS endpoints refuse Bearer credentials (401), like a Basic-only LFS server.
 
     `root=None` uses a temporary directory that stop() deletes; a given root is kept. In HTTPS
     mode the certificates are generated into `<root>/tls` and `ca_file` names the CA to trust.
@@ -95,6 +108,8 @@ class LocalHub:
         storage_rate_limit: int | None = None,
         storage_ignores_range: bool = False,
         multipart_resume: bool = False,
+        username: str = "localhub-user",
+        fullname: str = "LocalHub User",
     ) -> None:
         self._lfs_settings = LfsSettings(
             multipart_threshold=_checked_int("multipart_threshold", multipart_threshold, 0),
@@ -129,6 +144,8 @@ class LocalHub:
         self._git_env = clean_git_env(self._root)
         self._store = RepoStore(self._root / "repos", git, self._git_env)
         self._lfs = LfsContext(LfsStore(self._root, self._store), self._lfs_settings)
+        self._discussions = DiscussionStore(self._store)
+        self._account = Account(username=username, fullname=fullname)
         self._context = HandlerContext(
             store=self._store,
             tokens=self._tokens,
@@ -145,6 +162,8 @@ class LocalHub:
             },
             processes=ProcessRegistry(),
             lfs=self._lfs,
+            discussions=self._discussions,
+            account=self._account,
         )
         self._write_token = self.add_token("write")
         self._read_token = self.add_token("read")
@@ -272,6 +291,32 @@ class LocalHub:
         """Delete a repo; raises LocalHubError if it does not exist."""
         self._store.delete(repo_id, repo_type)
 
+    # ------------------------------------------------------------------ account, discussions
+
+    @property
+    def username(self) -> str:
+        """The account every token belongs to (`whoami`'s `name`; the default namespace)."""
+        return self._account.username
+
+    @property
+    def fullname(self) -> str:
+        """The account's full name (`whoami`'s `fullname`)."""
+        return self._account.fullname
+
+    def set_discussions_enabled(
+        self, repo_id: str, enabled: bool, repo_type: str = "model"
+    ) -> None:
+        """Turn a repo's discussions and pull requests on or off, as its settings on the Hub do."""
+        if not self._store.exists(repo_id, repo_type):
+            raise LocalHubError(f"{repo_type} repo {repo_id!r} does not exist on this LocalHub")
+        self._discussions.set_enabled(repo_id, repo_type, enabled)
+
+    def discussions(self, repo_id: str, repo_type: str = "model") -> list[Discussion]:
+        """The repo's discussions and pull requests, oldest first."""
+        validate_repo_type(repo_type)
+        validate_repo_id(repo_id)
+        return self._discussions.discussions(repo_id, repo_type)
+
     # ------------------------------------------------------------------ Git LFS
 
     @property
@@ -336,6 +381,16 @@ class LocalHub:
     @multipart_resume.setter
     def multipart_resume(self, resume: bool) -> None:
         self._lfs_settings.multipart_resume = bool(resume)
+
+    @property
+    def lfs_bearer_accepted(self) -> bool:
+        """Whether the LFS batch and verify endpoints accept `Bearer` credentials (default
+        True, as the Hub does); False answers them 401, like a server that only knows Basic."""
+        return self._lfs_settings.bearer_accepted
+
+    @lfs_bearer_accepted.setter
+    def lfs_bearer_accepted(self, accepted: bool) -> None:
+        self._lfs_settings.bearer_accepted = bool(accepted)
 
     @property
     def storage_authorization_seen(self) -> list[str]:

@@ -92,6 +92,7 @@ class LfsSettings:
     multipart_resume: bool = False
     """A new upload batch for an object whose multipart upload is unfinished hands out fresh
     part URLs for that same upload (as S3 allows), so the parts already sent still count."""
+    bearer_accepted: bool = True
 
 
 class AuthorizationSightings:
@@ -224,10 +225,17 @@ def _media_types_ok(handler: HubRequestHandler) -> bool:
     return True
 
 
-def _authorize(handler: HubRequestHandler, request: RepoRequest, *, write: bool) -> bool:
+def _authorize(
+    handler: HubRequestHandler, request: RepoRequest, *, write: bool, read_token_ok: bool = False
+) -> bool:
     """The git endpoints' access rules with LFS-style answers (JSON bodies, LFS-Authenticate);
-    uploads and verify also need a write token."""
-    decision = handler.access(request, write=write)
+    uploads also need a write token unless `read_token_ok` (a pull request's upload, verify).
+    With `LocalHub.lfs_bearer_accepted` off, Bearer credentials count as bad ones."""
+    refused_bearer = (
+        request.identity.scheme == "Bearer"
+        and not handler.server.context.lfs.settings.bearer_accepted
+    )
+    decision = "challenge" if refused_bearer else handler.access(request, write=write)
     if decision == "challenge":
         send_message(
             handler,
@@ -244,7 +252,7 @@ def _authorize(handler: HubRequestHandler, request: RepoRequest, *, write: bool)
             [("X-Error-Code", "RepoNotFound"), ("X-Error-Message", "Repository not found")],
         )
         return False
-    if write and request.identity.scope != "write":
+    if write and request.identity.scope != "write" and not read_token_ok:
         send_message(
             handler,
             403,
@@ -271,7 +279,12 @@ def serve_batch(handler: HubRequestHandler, request: RepoRequest) -> None:
     lfs = handler.server.context.lfs
     payload, problem = _read_json(handler)
     operation = payload.get("operation") if isinstance(payload, dict) else None
-    if not _authorize(handler, request, write=operation != "download"):
+    if not _authorize(
+        handler,
+        request,
+        write=operation != "download",
+        read_token_ok=_names_no_branch(payload),
+    ):
         return
     if not _media_types_ok(handler):
         return
@@ -357,6 +370,21 @@ def serve_batch(handler: HubRequestHandler, request: RepoRequest) -> None:
     send_json(handler, 200, response)
 
 
+def _names_no_branch(payload: Any) -> bool:
+    """An upload batch whose `ref` is missing, null or a pull request's `refs/pr/N`: the Hub
+    refuses a non-writer's upload that names a branch and lets pull request uploads through
+    (hub-2026.md rows 4-5; huggingface.js and hf-hub send no `ref` for pull requests). That a
+    read token's upload passes is *inferred*: the Hub states it for Xet write tokens of
+    `refs/pr/N`."""
+    if not isinstance(payload, dict):
+        return False
+    ref = payload.get("ref")
+    if ref is None:
+        return True
+    name = ref.get("name") if isinstance(ref, dict) else None
+    return name is None or (isinstance(name, str) and name.startswith("refs/pr/"))
+
+
 def _signed_action(
     handler: HubRequestHandler,
     path: str,
@@ -429,7 +457,10 @@ def serve_verify(handler: HubRequestHandler, request: RepoRequest) -> None:
     """`POST {repo}.git/info/lfs/objects/verify` with `{"oid", "size"}`: 200 if stored."""
     lfs = handler.server.context.lfs
     payload, problem = _read_json(handler)
-    if not _authorize(handler, request, write=True) or not _media_types_ok(handler):
+    # A read token may verify: a pull request's upload is verified like any other (*inferred*).
+    if not _authorize(handler, request, write=True, read_token_ok=True) or not _media_types_ok(
+        handler
+    ):
         return
     if problem is not None:
         send_message(handler, 400, problem)

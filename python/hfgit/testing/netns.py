@@ -109,7 +109,27 @@ def unavailable() -> str | None:
     made = subprocess.run(["ip", "netns", "add", probe], capture_output=True, text=True)
     if made.returncode != 0:
         return f"ip netns add failed: {made.stderr.strip()}"
-    subprocess.run(["ip", "netns", "del", probe], capture_output=True)
+    try:
+        # What the kernel must offer (modules sch_tbf, xt_statistic, xt_NFQUEUE): tried here,
+        # so a kernel without one is a skip with its reason, not a failing test.
+        for what, command in (
+            ("tc qdisc tbf", "tc qdisc add dev lo root tbf rate 1gbit burst 140000 latency 50ms"),
+            (
+                "iptables -m statistic",
+                "iptables -A INPUT -m statistic --mode random --probability 0.5 -j DROP",
+            ),
+            (
+                "iptables -j NFQUEUE",
+                "iptables -A OUTPUT -j NFQUEUE --queue-num 0 --queue-bypass",
+            ),
+        ):
+            tried = subprocess.run(
+                ["ip", "netns", "exec", probe, *command.split()], capture_output=True, text=True
+            )
+            if tried.returncode != 0:
+                return f"{what} is refused in a network namespace: {tried.stderr.strip()}"
+    finally:
+        subprocess.run(["ip", "netns", "del", probe], capture_output=True)
     return None
 
 

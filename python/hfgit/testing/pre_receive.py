@@ -7,14 +7,19 @@ The Hub checks pushes server-side before updating refs; what a client sees is te
 
 git passes one `<old-oid> <new-oid> <refname>` line per ref on stdin. The HTTP layer passes the
 pusher's token scope and the repo in the environment (HFHUB_TOKEN_SCOPE, HFHUB_REPO_TYPE,
-HFHUB_REPO_ID), the git executable (HFHUB_GIT), and where LFS objects live: HFHUB_LFS_OBJECTS
-(the hub's store, `aa/bb/<oid>`) and HFHUB_LFS_INDEX (one empty file per object the repo owns).
+HFHUB_REPO_ID), the git executable (HFHUB_GIT), where LFS objects live: HFHUB_LFS_OBJECTS
+(the hub's store, `aa/bb/<oid>`) and HFHUB_LFS_INDEX (one empty file per object the repo owns),
+and the numbers of the repo's pull requests (HFHUB_PULL_REQUESTS, space-separated).
 
 Each rule takes the whole push and returns messages, one per problem; each message is printed
 between dashed rules, the way the Hub frames its refusals. The Hub's rules (hub-protocol.md
-section 7): read tokens may not update refs; blobs new in the push may not be over 10 MiB, nor
-binary and over 1 MB, unless they are LFS pointers; and an LFS pointer must point to an object
-the repo has in LFS storage. To add a rule, write a function and append it to RULES.
+section 7): read tokens may not update branches; blobs new in the push may not be over 10 MiB,
+nor binary and over 1 MB, unless they are LFS pointers; and an LFS pointer must point to an
+object the repo has in LFS storage. Pull requests (hub-2026.md rows 4 and 6): `refs/pr/N` may
+only be updated once pull request N exists, and then by any valid token, a read token included
+(*inferred* for git pushes: the Hub states it for Xet write tokens of `refs/pr/N`); the text
+refusing an unknown `refs/pr/N` is *unconfirmed*. To add a rule, write a function and append it
+to RULES.
 """
 
 from __future__ import annotations
@@ -204,11 +209,43 @@ def read_blob_heads(git: str, oids: Sequence[str], environ: Mapping[str, str]) -
 # ---------------------------------------------------------------------- rules
 
 
+_PULL_REQUEST_REF = re.compile(r"refs/pr/(?P<num>[1-9][0-9]*)")
+
+
+def _pull_requests(push: Push) -> set[int]:
+    return {int(num) for num in push.environ.get("HFHUB_PULL_REQUESTS", "").split()}
+
+
 def deny_without_write_scope(push: Push) -> list[str]:
-    """Read tokens may fetch and may even send a pack, but may not update any ref."""
+    """Read tokens may fetch and may even send a pack, but may not update a branch or tag; they
+    may update an existing pull request's ref (the next rule checks that it exists)."""
     if push.token_scope == "write":
         return []
-    denied = [f"DENIED update {update.ref}: forbidden" for update in push.updates]
+    denied = [
+        f"DENIED update {update.ref}: forbidden"
+        for update in push.updates
+        if not _PULL_REQUEST_REF.fullmatch(update.ref)
+    ]
+    if not denied:
+        return []
+    return ["\n".join(["Your push was rejected for the following reasons:", "", *denied])]
+
+
+def deny_unknown_pull_requests(push: Push) -> list[str]:
+    """`refs/pr/N` belongs to pull request N: it has to be opened (through the API) first."""
+    known = _pull_requests(push)
+    denied = []
+    for update in push.updates:
+        if not update.ref.startswith("refs/pr/") or update.is_delete:
+            continue
+        match = _PULL_REQUEST_REF.fullmatch(update.ref)
+        if match is None or int(match["num"]) not in known:
+            denied.append(
+                f"DENIED update {update.ref}: no such pull request; open it first "
+                "(POST /api/{type}s/{repo_id}/discussions with pullRequest: true)"
+            )
+    if not denied:
+        return []
     return ["\n".join(["Your push was rejected for the following reasons:", "", *denied])]
 
 
@@ -284,6 +321,7 @@ Rule = Callable[[Push], Sequence[str]]
 
 RULES: list[Rule] = [
     deny_without_write_scope,
+    deny_unknown_pull_requests,
     reject_large_files,
     reject_binary_files,
     reject_pointers_to_missing_objects,

@@ -136,6 +136,26 @@ class RepoStore:
         os.rename(target, doomed)
         shutil.rmtree(doomed, ignore_errors=True)
 
+    def head(self, repo_id: str, repo_type: str) -> str | None:
+        """The commit `main` points at, or None."""
+        try:
+            out = self._git.run(
+                ["rev-parse", "--verify", "--quiet", "refs/heads/main"],
+                self._env,
+                cwd=self.path(repo_id, repo_type),
+            )
+        except LocalHubError:
+            return None
+        return out.decode("ascii").strip() or None
+
+    def update_ref(self, repo_id: str, repo_type: str, ref: str, target: str) -> None:
+        """Point `ref` at the commit `target` (a ref or commit id) names, as the server does."""
+        self._git.run(
+            ["update-ref", ref, f"{target}^{{commit}}"],
+            self._env,
+            cwd=self.path(repo_id, repo_type),
+        )
+
     def _initialise(self, repo: Path, repo_type: str) -> None:
         run = self._git.run
         run(["init", "--bare", "--quiet", "--template=", str(repo)], self._env)

@@ -12,7 +12,7 @@ import hashlib
 import secrets
 import string
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 __all__ = ["Identity", "RequestLog", "RequestRecord", "TokenRegistry", "TokenScope"]
 
@@ -31,6 +31,11 @@ class RequestRecord:
     connection, or a client that went away). `authorization` is only the scheme ("Basic",
     "Bearer", or "unsupported"), never the credentials. `token_scope` is the scope of the token
     when it was valid, else None. `range` is the request's Range header, if it had one.
+    `user_agent` and `via` are those request headers as received
+    (None when absent): a forwarding proxy adds `Via`, so a plain-http request that came through
+    one says so; a `CONNECT` tunnel leaves no trace here. `received` is `time.monotonic()` when
+    the request arrived (so a test can tell how long a client waited before trying again); it
+    takes no part in `==`.
     """
 
     method: str
@@ -40,6 +45,9 @@ class RequestRecord:
     authorization: str | None
     token_scope: str | None
     range: str | None = None
+    user_agent: str | None = None
+    via: str | None = None
+    received: float = field(default=0.0, compare=False)
 
 
 @dataclass(frozen=True)

@@ -302,28 +302,36 @@ pub(crate) fn request_batch(
         operation.as_str(),
         objects.len()
     );
-    let outgoing = Outgoing {
-        method: Method::Post,
-        url: &url,
-        headers: vec![
-            ("Accept".to_owned(), LFS_MEDIA_TYPE.to_owned()),
-            ("Content-Type".to_owned(), LFS_MEDIA_TYPE.to_owned()),
-        ],
-        authorization: remote.authorization_for(&url),
-        payload: Payload::Bytes(&body),
+    let ask = || {
+        let outgoing = Outgoing {
+            method: Method::Post,
+            url: &url,
+            headers: vec![
+                ("Accept".to_owned(), LFS_MEDIA_TYPE.to_owned()),
+                ("Content-Type".to_owned(), LFS_MEDIA_TYPE.to_owned()),
+            ],
+            authorization: remote.authorization_for(&url),
+            payload: Payload::Bytes(&body),
+        };
+        with_retries(policy, tracker, || {
+            let mut response = remote.http.send(&outgoing, tracker)?;
+            let received_at = Instant::now();
+            let bytes = response
+                .body_mut()
+                .with_config()
+                .limit(RESPONSE_LIMIT)
+                .read_to_vec()
+                .map_err(|err| super::client::transport_failure(err, tracker))?;
+            parse_answer(&bytes, operation, objects, received_at)
+                .map_err(|detail| Failure::Fatal(LfsError::Protocol { detail }))
+        })
     };
-    let answer = with_retries(policy, tracker, || {
-        let mut response = remote.http.send(&outgoing, tracker)?;
-        let received_at = Instant::now();
-        let bytes = response
-            .body_mut()
-            .with_config()
-            .limit(RESPONSE_LIMIT)
-            .read_to_vec()
-            .map_err(|err| super::client::transport_failure(err, tracker))?;
-        parse_answer(&bytes, operation, objects, received_at)
-            .map_err(|detail| Failure::Fatal(LfsError::Protocol { detail }))
-    });
+    // Bearer first (see `remote`); a server that answers it with 401 gets Basic once, and the
+    // remote keeps Basic for every later request of this run.
+    let answer = match ask() {
+        Err(Failure::Status { status: 401, .. }) if remote.fall_back_to_basic() => ask(),
+        other => other,
+    };
     answer.map_err(|failure| {
         let error = failure.into_error(&during, true);
         match error {

@@ -1,33 +1,47 @@
-//! One HTTP attempt, on one shared ureq agent: TLS trust, timeouts, redirects and error shapes.
+//! One HTTP attempt, on one shared ureq agent: TLS trust, proxies, User-Agent, timeouts,
+//! redirects and error shapes. Every request of the LFS client and of Hub API calls goes through
+//! [`HttpClient::send`], so these rules hold for all of them.
 //!
 //! TLS goes through native-tls, which is OpenSSL on Linux (the copy git2 already vendors), so the
 //! LFS client trusts what libgit2 trusts: the bundles named by `REQUESTS_CA_BUNDLE` and
-//! `SSL_CERT_FILE` when set, else the platform's roots. Connections wait 15 s to connect and 60 s
-//! for any single read or write, but a multi-gigabyte body may take as long as it needs.
+//! `SSL_CERT_FILE` when set, else the platform's roots. Timeouts follow `HF_HUB_DOWNLOAD_TIMEOUT`
+//! and `HF_HUB_ETAG_TIMEOUT` ([`crate::net::timeouts`]): a read timeout bounds one wait for data,
+//! so a multi-gigabyte body may take as long as it needs. Every request says
+//! `User-Agent: hfgit/<version>` ([`crate::net::user_agent`]).
 //!
-//! Only GETs follow redirects, and ureq drops `Authorization` on every redirect, so the token never
-//! follows a download to another host. Uploads get a redirect back as an error: their streamed
-//! bodies cannot be replayed to a new location anyway.
+//! Proxies are chosen per request by [`crate::net::proxy`] (so `NO_PROXY` is judged host by
+//! host, redirects included). An https target goes through a `CONNECT` tunnel, which ureq opens;
+//! a plain-http target is sent to the proxy in absolute form, as curl, requests and git do
+//! ([`super::forward`]), with `Proxy-Authorization` when the proxy URL has credentials.
+//!
+//! Redirects are followed here, for GETs only, up to 10, never with the token (`Authorization`
+//! is dropped at the first hop, so it never follows a download to another host), each hop routed
+//! by its own host. Uploads get a redirect back as an error: their streamed bodies cannot be
+//! replayed to a new location anyway.
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use ureq::config::RedirectAuthHeaders;
 use ureq::http::{self, HeaderMap, Response};
 use ureq::tls::{parse_pem, PemItem, RootCerts, TlsConfig, TlsProvider};
+use ureq::unversioned::transport::{Connector, DefaultConnector};
 use ureq::{Agent, AsSendBody, Body, SendBody};
 use url::Url;
 
+use super::forward::{ForwardConnector, ForwardResolver};
 use super::remote::short_url;
-use super::retry::{parse_retry_after, Failure};
+use super::retry::{Failure, RateLimitAnswer};
 use super::tracker::{CountingReader, Tracker};
 use crate::auth::redact::redact_text;
 use crate::lfs::error::LfsError;
+use crate::net::proxy::{Proxy, ProxySettings};
+use crate::net::rate_limit::requested_wait;
+use crate::net::timeouts::{HttpTimeouts, Timeouts};
 
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
-const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 const MAX_REDIRECTS: u32 = 10;
 /// Error bodies are read this far for their message; the rest is not worth the wait.
 const ERROR_BODY_LIMIT: u64 = 64 * 1024;
@@ -76,83 +90,193 @@ pub(crate) struct Outgoing<'a> {
 
 pub(crate) struct HttpClient {
     agent: Agent,
+    proxies: Arc<ProxySettings>,
+    timeouts: HttpTimeouts,
 }
 
 impl HttpClient {
-    /// An agent trusting the CA bundles the environment names, or the platform's roots.
+    /// A client set up from the environment (CA bundles, proxies, timeouts) and the user's and
+    /// system's git config (`http.proxy`).
+    #[allow(dead_code)] // for Hub API calls made outside a repository
     pub(crate) fn from_environment() -> Result<Self, LfsError> {
-        let roots = root_certs(&environment_bundles())?;
-        Ok(Self::with_roots(roots))
+        Self::with_git_config(None)
     }
 
-    fn with_roots(roots: RootCerts) -> Self {
-        let tls = TlsConfig::builder()
-            .provider(TlsProvider::NativeTls)
-            .root_certs(roots)
-            .build();
-        let config = Agent::config_builder()
-            .http_status_as_error(false)
-            .tls_config(tls)
-            .timeout_resolve(Some(CONNECT_TIMEOUT))
-            .timeout_connect(Some(CONNECT_TIMEOUT))
-            .timeout_per_read(Some(IDLE_TIMEOUT))
-            .timeout_per_write(Some(IDLE_TIMEOUT))
-            .max_redirects(MAX_REDIRECTS)
-            .redirect_auth_headers(RedirectAuthHeaders::Never)
-            .user_agent(concat!("hfgit/", env!("CARGO_PKG_VERSION")))
-            .max_idle_connections(64)
-            .max_idle_connections_per_host(32)
-            .build();
+    /// The same client with other timeouts: `connect` to resolve and connect, `read` for any
+    /// single read (a lookup that must not hold up a local operation for long).
+    pub(crate) fn from_environment_with(
+        connect: Duration,
+        read: Duration,
+    ) -> Result<Self, LfsError> {
+        let roots = root_certs(&environment_bundles())?;
+        let limit = Timeouts { connect, read };
+        let timeouts = HttpTimeouts {
+            transfer: limit,
+            metadata: limit,
+        };
+        let proxies = Arc::new(ProxySettings::from_environment(None));
+        Ok(Self {
+            agent: agent(roots, timeouts.transfer, &proxies),
+            proxies,
+            timeouts,
+        })
+    }
+
+    /// The same, reading `http.proxy` and `http.<url>.proxy` from `git` (a repository's config;
+    /// `None`: the user's and system's).
+    pub(crate) fn with_git_config(git: Option<&git2::Config>) -> Result<Self, LfsError> {
+        let roots = root_certs(&environment_bundles())?;
+        let timeouts = HttpTimeouts::from_environment()?;
+        let proxies = Arc::new(ProxySettings::from_environment(git));
+        Ok(Self {
+            agent: agent(roots, timeouts.transfer, &proxies),
+            proxies,
+            timeouts,
+        })
+    }
+
+    /// A client with `timeouts`, no proxy and the platform's roots, whatever the environment says.
+    #[cfg(test)]
+    pub(crate) fn with_timeouts(timeouts: HttpTimeouts) -> Self {
+        let proxies = Arc::new(ProxySettings::default());
         Self {
-            agent: config.into(),
+            agent: agent(RootCerts::PlatformVerifier, timeouts.transfer, &proxies),
+            proxies,
+            timeouts,
         }
     }
 
-    /// Make one attempt. A 2xx answer comes back for the caller to read; anything else is a
-    /// [`Failure`] that says whether trying again may help. Bytes of a file payload count as
-    /// progress, and are taken back out if the attempt fails.
+    /// Make one attempt (following a GET's redirects). A 2xx answer comes back for the caller to
+    /// read; anything else is a [`Failure`] that says whether trying again may help. Bytes of a
+    /// file payload count as progress, and are taken back out if the attempt fails.
     pub(crate) fn send(
         &self,
         outgoing: &Outgoing<'_>,
         tracker: &Tracker<'_>,
     ) -> Result<Response<Body>, Failure> {
         tracker.check()?;
-        let mut builder = http::Request::builder()
-            .method(outgoing.method.as_str())
-            .uri(outgoing.url.as_str());
-        for (name, value) in &outgoing.headers {
-            builder = builder.header(name.as_str(), value.as_str());
+        let mut url = outgoing.url.clone();
+        let mut redirected = false;
+        for hop in 0..=MAX_REDIRECTS {
+            let response = self.exchange(outgoing, &url, redirected, tracker)?;
+            let status = response.status().as_u16();
+            let location = header_text(response.headers(), "location");
+            let follow = outgoing.method == Method::Get
+                && matches!(status, 301 | 302 | 303 | 307 | 308)
+                && hop < MAX_REDIRECTS;
+            match location.and_then(|location| url.join(&location).ok()) {
+                Some(next) if follow && matches!(next.scheme(), "http" | "https") => {
+                    drain_quietly(response);
+                    url = next;
+                    redirected = true;
+                }
+                _ if response.status().is_redirection() => {
+                    let request = format!("{} {}", outgoing.method.as_str(), short_url(&url));
+                    return Err(status_failure(response, request));
+                }
+                _ => return Ok(response),
+            }
         }
+        unreachable!("the last hop returns")
+    }
+
+    /// One request to `url`, without following redirects: a 2xx or 3xx answer, or the failure.
+    fn exchange(
+        &self,
+        outgoing: &Outgoing<'_>,
+        url: &Url,
+        redirected: bool,
+        tracker: &Tracker<'_>,
+    ) -> Result<Response<Body>, Failure> {
+        let route = self.proxies.route(url).map_err(LfsError::from)?;
         let has_header = |wanted: &str| {
             outgoing
                 .headers
                 .iter()
                 .any(|(name, _)| name.eq_ignore_ascii_case(wanted))
         };
-        if let Some(authorization) = outgoing.authorization {
+        let authorization = outgoing.authorization.filter(|_| !redirected);
+        if let Some(proxy) = &route {
+            let sends_token =
+                authorization.is_some() || (!redirected && has_header("authorization"));
+            if sends_token && url.scheme() == "http" && !proxy.is_loopback() {
+                return Err(Failure::Fatal(LfsError::InsecureTransport {
+                    host: format!(
+                        "{} (through the proxy {})",
+                        url.host_str().unwrap_or_default(),
+                        proxy.display()
+                    ),
+                }));
+            }
+        }
+        let mut builder = http::Request::builder()
+            .method(outgoing.method.as_str())
+            .uri(url.as_str());
+        if let Some(proxy) = route.as_ref().filter(|_| url.scheme() == "http") {
+            // Sent to the proxy in absolute form (see `forward`), which reads the target from
+            // `Host` and wants its own credentials in `Proxy-Authorization`.
+            if proxy.is_https() {
+                return Err(Failure::Fatal(LfsError::Proxy {
+                    proxy: proxy.display().to_owned(),
+                    detail: format!(
+                        "a plain http:// request cannot go through an https:// proxy; use an \
+                         http:// proxy or an https:// server (the proxy comes from {})",
+                        proxy.source()
+                    ),
+                }));
+            }
+            builder = builder.header(
+                "Host",
+                &url[url::Position::BeforeHost..url::Position::AfterPort],
+            );
+            if let Some(credentials) = proxy.authorization() {
+                builder = builder.header("Proxy-Authorization", credentials);
+            }
+        }
+        for (name, value) in &outgoing.headers {
+            if !(redirected && name.eq_ignore_ascii_case("authorization")) {
+                builder = builder.header(name.as_str(), value.as_str());
+            }
+        }
+        if let Some(authorization) = authorization {
             if !has_header("authorization") {
                 builder = builder.header("Authorization", authorization);
             }
         }
+        let tunnel = route.as_ref().filter(|_| url.scheme() == "https");
+        let timeouts = match outgoing.method {
+            Method::Post => self.timeouts.metadata,
+            Method::Get | Method::Put => self.timeouts.transfer,
+        };
 
         let mut file_reader = None;
         let result = match &outgoing.payload {
-            Payload::Empty => self.run(builder, outgoing, ()),
-            Payload::Bytes(bytes) => self.run(builder, outgoing, *bytes),
+            Payload::Empty => self.run(builder, tunnel, timeouts, ()),
+            Payload::Bytes(bytes) => self.run(builder, tunnel, timeouts, *bytes),
             Payload::File { path, offset, len } => {
                 if !has_header("transfer-encoding") {
                     builder = builder.header("Content-Length", *len);
                 }
                 let range = open_range(path, *offset, *len)?;
                 let reader = file_reader.insert(CountingReader::new(range, tracker));
-                self.run(builder, outgoing, SendBody::from_reader(reader))
+                self.run(builder, tunnel, timeouts, SendBody::from_reader(reader))
             }
         };
         let sent = file_reader.as_ref().map_or(0, CountingReader::counted);
+        let request = format!("{} {}", outgoing.method.as_str(), short_url(url));
         let outcome = match result {
-            Ok(response) if response.status().is_success() => Ok(response),
-            Ok(response) => Err(status_failure(response)),
-            Err(err) => Err(transport_failure(err, tracker)),
+            Ok(response)
+                if response.status().is_success()
+                    || (response.status().is_redirection() && outgoing.method == Method::Get) =>
+            {
+                Ok(response)
+            }
+            Ok(response) if response.status().as_u16() == 407 && route.is_some() => {
+                drain_quietly(response);
+                Err(proxy_refusal(route.as_deref(), url, 407))
+            }
+            Ok(response) => Err(status_failure(response, request)),
+            Err(err) => Err(failure_through(err, tracker, route.as_deref(), url)),
         };
         if outcome.is_err() {
             tracker.remove_bytes(sent);
@@ -163,22 +287,54 @@ impl HttpClient {
     fn run(
         &self,
         builder: http::request::Builder,
-        outgoing: &Outgoing<'_>,
+        tunnel: Option<&Arc<Proxy>>,
+        timeouts: Timeouts,
         body: impl AsSendBody,
     ) -> Result<Response<Body>, ureq::Error> {
         let request = builder.body(body)?;
-        let redirects = if outgoing.method == Method::Get {
-            MAX_REDIRECTS
-        } else {
-            0
-        };
         let request = self
             .agent
             .configure_request(request)
-            .max_redirects(redirects)
+            .proxy(tunnel.map(|proxy| proxy.ureq().clone()))
+            .max_redirects(0)
+            .timeout_resolve(Some(timeouts.connect))
+            .timeout_connect(Some(timeouts.connect))
+            .timeout_per_read(Some(timeouts.read))
+            .timeout_per_write(Some(timeouts.read))
             .build();
         self.agent.run(request)
     }
+}
+
+fn agent(roots: RootCerts, timeouts: Timeouts, proxies: &Arc<ProxySettings>) -> Agent {
+    let tls = TlsConfig::builder()
+        .provider(TlsProvider::NativeTls)
+        .root_certs(roots)
+        .build();
+    let config = Agent::config_builder()
+        .http_status_as_error(false)
+        .tls_config(tls)
+        .timeout_resolve(Some(timeouts.connect))
+        .timeout_connect(Some(timeouts.connect))
+        .timeout_per_read(Some(timeouts.read))
+        .timeout_per_write(Some(timeouts.read))
+        .max_redirects(0)
+        .redirect_auth_headers(RedirectAuthHeaders::Never)
+        .user_agent(crate::net::user_agent())
+        .max_idle_connections(64)
+        .max_idle_connections_per_host(32)
+        .build();
+    let connector = DefaultConnector::new().chain(ForwardConnector::new(Arc::clone(proxies)));
+    Agent::with_parts(config, connector, ForwardResolver::new(Arc::clone(proxies)))
+}
+
+/// Read and drop a small answer that is not used, so its connection can be reused.
+fn drain_quietly(mut response: Response<Body>) {
+    let _ = response
+        .body_mut()
+        .with_config()
+        .limit(ERROR_BODY_LIMIT)
+        .read_to_vec();
 }
 
 fn open_range(path: &Path, offset: u64, len: u64) -> Result<impl Read, LfsError> {
@@ -205,11 +361,12 @@ fn open_range(path: &Path, offset: u64, len: u64) -> Result<impl Read, LfsError>
     Ok(file.take(len))
 }
 
-/// Turn a non-2xx answer into a failure with the server's own words, redacted and kept short.
-fn status_failure(mut response: Response<Body>) -> Failure {
+/// Turn a non-2xx answer to `request` (`METHOD url`, for messages) into a failure with the
+/// server's own words, redacted and kept short; a 429 becomes a rate limit with the wait it asks.
+fn status_failure(mut response: Response<Body>, request: String) -> Failure {
     let status = response.status().as_u16();
     let headers = response.headers().clone();
-    let retry_after = header_text(&headers, "retry-after").and_then(|v| parse_retry_after(&v));
+    let requested = requested_wait(status, |name| header_text(&headers, name));
     let message = if response.status().is_redirection() {
         let target = header_text(&headers, "location")
             .and_then(|location| Url::parse(&location).ok())
@@ -225,10 +382,95 @@ fn status_failure(mut response: Response<Body>) -> Failure {
             .unwrap_or_default();
         server_message(header_text(&headers, "x-error-message").as_deref(), &body)
     };
+    if status == 429 {
+        return Failure::RateLimited(RateLimitAnswer {
+            request,
+            message,
+            requested,
+            gave_up: None,
+        });
+    }
     Failure::Status {
         status,
         message,
-        retry_after,
+        retry_after: requested,
+    }
+}
+
+/// A refusal by `proxy` (`status` 403 or 407 to a tunnel or a request) of a request to `url`.
+fn proxy_refusal(proxy: Option<&Proxy>, url: &Url, status: u16) -> Failure {
+    let Some(proxy) = proxy else {
+        return Failure::Transport {
+            detail: format!("HTTP {status}"),
+            retryable: false,
+            certificate: false,
+        };
+    };
+    let target = &url[url::Position::BeforeHost..url::Position::AfterPort];
+    let (detail, retryable) = proxy.refusal(target, status);
+    Failure::Proxy {
+        proxy: proxy.display().to_owned(),
+        detail,
+        retryable,
+    }
+}
+
+/// [`transport_failure`] of a request that went through `proxy` (if any): a tunnel the proxy
+/// refused, or a proxy that cannot be reached, is the proxy's failure.
+fn failure_through(
+    err: ureq::Error,
+    tracker: &Tracker<'_>,
+    proxy: Option<&Proxy>,
+    url: &Url,
+) -> Failure {
+    let Some(through) = proxy.filter(|_| !tracker.should_stop()) else {
+        return transport_failure(err, tracker);
+    };
+    match &err {
+        ureq::Error::ConnectProxyFailed(reason) => {
+            // ureq words it "proxy server responded 403/Forbidden".
+            let status = reason
+                .split(|c: char| !c.is_ascii_digit())
+                .find(|part| part.len() == 3)
+                .and_then(|code| code.parse::<u16>().ok());
+            match status {
+                Some(status) => proxy_refusal(Some(through), url, status),
+                None => Failure::Proxy {
+                    proxy: through.display().to_owned(),
+                    detail: format!(
+                        "the proxy did not open a tunnel ({}); the proxy comes from {}",
+                        redact_text(reason),
+                        through.source()
+                    ),
+                    retryable: true,
+                },
+            }
+        }
+        ureq::Error::Io(io)
+            if matches!(
+                io.kind(),
+                std::io::ErrorKind::ConnectionRefused
+                    | std::io::ErrorKind::HostUnreachable
+                    | std::io::ErrorKind::NetworkUnreachable
+                    | std::io::ErrorKind::AddrNotAvailable
+            ) =>
+        {
+            unreachable_proxy(through, &err)
+        }
+        ureq::Error::ConnectionFailed
+        | ureq::Error::HostNotFound
+        | ureq::Error::Timeout(ureq::Timeout::Connect | ureq::Timeout::Resolve) => {
+            unreachable_proxy(through, &err)
+        }
+        _ => transport_failure(err, tracker),
+    }
+}
+
+fn unreachable_proxy(proxy: &Proxy, err: &ureq::Error) -> Failure {
+    Failure::Proxy {
+        proxy: proxy.display().to_owned(),
+        detail: proxy.unreachable(&redact_text(&err.to_string())),
+        retryable: true,
     }
 }
 

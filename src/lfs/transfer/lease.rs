@@ -150,6 +150,7 @@ mod tests {
             max_attempts: 5,
             initial_backoff: Duration::from_millis(1),
             max_backoff: Duration::from_millis(2),
+            rate_limit_max_wait: Duration::from_secs(300),
         }
     }
 

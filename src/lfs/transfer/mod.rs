@@ -11,7 +11,9 @@
 //! - `retry`: 408/429/5xx and broken connections are retried with backoff, other 4xx are final;
 //! - `lease`: presigned hrefs expire, so every attempt and every part gets one that will not
 //!   before it starts, and a 401/403 from storage is answered with one fresh batch;
-//! - `client`: one HTTP attempt on a shared agent that trusts the same CA bundles as libgit2.
+//! - `client`: one HTTP attempt on a shared agent that trusts the same CA bundles as libgit2, with
+//!   the proxy, User-Agent and timeouts of [`crate::net`]; `forward` sends plain-http requests to
+//!   a proxy in absolute form.
 //!
 //! No async runtime: each transfer is a blocking request on one of `concurrency` threads, which is
 //! all a handful of parallel uploads needs, and keeps cancellation a matter of checking a flag.
@@ -19,9 +21,11 @@
 mod batch;
 mod client;
 mod download;
+mod forward;
 mod lease;
 mod multipart;
 mod pool;
+mod presence;
 mod ranged;
 mod remote;
 mod retry;
@@ -35,23 +39,27 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use presence::present_on_server;
 pub(crate) use remote::short_url;
 pub use remote::LfsRemote;
+// The one HTTP stack of the crate: the Hub API client (`crate::hub::api`) sends through it too.
+pub(crate) use client::{transport_failure, HttpClient, Method, Outgoing, Payload};
+pub(crate) use retry::{with_retries, Failure, RetryPolicy};
+pub(crate) use tracker::Tracker;
 
 use crate::lfs::error::LfsError;
 use crate::lfs::pointer::Pointer;
 use crate::lfs::store::LfsStore;
+use crate::lfs::work_tree_copies::ObjectSource;
 use crate::progress::{Monitor, Phase};
 use download::DownloadPlan;
-use retry::RetryPolicy;
+use upload::Context;
 
 pub use ranged::DEFAULT_MAX_WHOLE_DOWNLOAD;
 
 /// The environment variable that sets [`TransferConfig::max_whole_download`] when the caller
 /// leaves it unset: a size in bytes.
 pub const MAX_WHOLE_DOWNLOAD_ENV: &str = "HFGIT_LFS_MAX_WHOLE_DOWNLOAD";
-use tracker::Tracker;
-use upload::Context;
 
 /// How a transfer run behaves.
 #[derive(Debug, Clone)]
@@ -70,6 +78,9 @@ pub struct TransferConfig {
     /// size, whatever else is chosen: the Hub serves objects over 50 GB in no other way. `None`:
     /// [`MAX_WHOLE_DOWNLOAD_ENV`] if set, else [`DEFAULT_MAX_WHOLE_DOWNLOAD`] (50·10⁹).
     pub max_whole_download: Option<u64>,
+    /// How long one request may wait in all for the Hub's rate limits (429) to lift; `None`:
+    /// `HFGIT_RATE_LIMIT_MAX_WAIT` seconds, else 5 minutes (see [`crate::net::rate_limit`]).
+    pub rate_limit_max_wait: Option<Duration>,
 }
 
 impl Default for TransferConfig {
@@ -81,17 +92,23 @@ impl Default for TransferConfig {
             initial_backoff: Duration::from_secs(1),
             max_backoff: Duration::from_secs(8),
             max_whole_download: None,
+            rate_limit_max_wait: None,
         }
     }
 }
 
 impl TransferConfig {
-    fn policy(&self) -> RetryPolicy {
-        RetryPolicy {
+    pub(crate) fn policy(&self) -> Result<RetryPolicy, LfsError> {
+        let rate_limit_max_wait = match self.rate_limit_max_wait {
+            Some(cap) => cap,
+            None => crate::net::rate_limit::max_wait_from_env()?,
+        };
+        Ok(RetryPolicy {
             max_attempts: self.max_attempts,
             initial_backoff: self.initial_backoff,
             max_backoff: self.max_backoff,
-        }
+            rate_limit_max_wait,
+        })
     }
 
     /// The whole-download limit in force: the field, the environment, or the Hub's 50 GB.
@@ -99,6 +116,15 @@ impl TransferConfig {
         if let Some(limit) = self.max_whole_download {
             return Ok(limit.max(1));
         }
+        let invalid = |value: &str| {
+            LfsError::from(crate::net::InvalidSetting {
+                name: MAX_WHOLE_DOWNLOAD_ENV,
+                detail: format!(
+                    "{MAX_WHOLE_DOWNLOAD_ENV} must be a whole number of bytes greater than 0, \
+                     such as 50000000000, not {value:?}"
+                ),
+            })
+        };
         match std::env::var(MAX_WHOLE_DOWNLOAD_ENV) {
             Err(std::env::VarError::NotPresent) => Ok(DEFAULT_MAX_WHOLE_DOWNLOAD),
             Ok(text) if text.trim().is_empty() => Ok(DEFAULT_MAX_WHOLE_DOWNLOAD),
@@ -107,16 +133,8 @@ impl TransferConfig {
                 .parse::<u64>()
                 .ok()
                 .filter(|limit| *limit > 0)
-                .ok_or(LfsError::InvalidSetting {
-                    name: MAX_WHOLE_DOWNLOAD_ENV,
-                    value: text,
-                    expected: "a whole number of bytes greater than 0, such as 50000000000",
-                }),
-            Err(std::env::VarError::NotUnicode(value)) => Err(LfsError::InvalidSetting {
-                name: MAX_WHOLE_DOWNLOAD_ENV,
-                value: value.to_string_lossy().into_owned(),
-                expected: "a whole number of bytes greater than 0, such as 50000000000",
-            }),
+                .ok_or_else(|| invalid(&text)),
+            Err(std::env::VarError::NotUnicode(value)) => Err(invalid(&value.to_string_lossy())),
         }
     }
 }
@@ -161,6 +179,18 @@ pub fn upload(
     config: &TransferConfig,
     monitor: &Monitor,
 ) -> Result<TransferSummary, LfsError> {
+    upload_restoring(remote, items, None, config, monitor)
+}
+
+/// [`upload`]; an object the server asks for whose `source` is missing (pruned from the store)
+/// is first asked of `restorer`, and only if that cannot put it back is it reported missing.
+pub fn upload_restoring(
+    remote: &LfsRemote,
+    items: Vec<UploadItem>,
+    restorer: Option<&dyn ObjectSource>,
+    config: &TransferConfig,
+    monitor: &Monitor,
+) -> Result<TransferSummary, LfsError> {
     let items = distinct(items, |item| item.pointer);
     let tracker = Tracker::new(monitor, Phase::LfsUpload, items.len() as u64);
     let (empty, items): (Vec<_>, Vec<_>) =
@@ -168,12 +198,12 @@ pub fn upload(
     empty.iter().for_each(|_| tracker.object_skipped());
     let ctx = Context {
         remote,
-        policy: config.policy(),
+        policy: config.policy()?,
         tracker: &tracker,
         ref_name: config.ref_name.as_deref(),
     };
     if !items.is_empty() {
-        upload::upload_all(&ctx, &items, config.concurrency)?;
+        upload::upload_all(&ctx, &items, restorer, config.concurrency)?;
     }
     Ok(summary(&tracker))
 }
@@ -201,7 +231,7 @@ pub fn download(
     present.iter().for_each(|_| tracker.object_skipped());
     let ctx = Context {
         remote,
-        policy: config.policy(),
+        policy: config.policy()?,
         tracker: &tracker,
         ref_name: config.ref_name.as_deref(),
     };

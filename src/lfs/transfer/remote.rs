@@ -5,6 +5,13 @@
 //! So the token goes to the batch endpoint and to hrefs that are plainly part of the same LFS API
 //! (same scheme, host and port, path under the LFS base), and nowhere else. Which endpoint, and
 //! whether it gets the token at all, is decided before, by [`crate::lfs::endpoint`].
+//!
+//! The token travels as `Authorization: Bearer <token>`, as huggingface_hub sends it to the LFS
+//! API since OAuth tokens failed there over Basic (huggingface_hub PR #1906; hub-2026.md row 7).
+//! A server that refuses Bearer (a batch answered 401) gets one more try with git-lfs's Basic
+//! `hf_user:<token>`, and this remote keeps Basic from then on (see `batch::request_batch`).
+
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
@@ -18,7 +25,12 @@ use crate::lfs::error::LfsError;
 /// One LFS API endpoint, plus the token to present to it.
 pub struct LfsRemote {
     base: Url,
-    authorization: Option<SecretString>,
+    /// `Bearer <token>`: what is sent unless the server refused it.
+    bearer: Option<SecretString>,
+    /// `Basic base64(hf_user:<token>)`: for a server that refuses Bearer.
+    basic: Option<SecretString>,
+    /// The server refused Bearer once; Basic is sent from then on.
+    basic_only: AtomicBool,
     pub(super) http: HttpClient,
     _redaction: Vec<SecretGuard>,
 }
@@ -27,7 +39,8 @@ impl std::fmt::Debug for LfsRemote {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LfsRemote")
             .field("base", &self.base.as_str())
-            .field("has_token", &self.authorization.is_some())
+            .field("has_token", &self.bearer.is_some())
+            .field("basic_only", &self.basic_only.load(Ordering::Relaxed))
             .finish()
     }
 }
@@ -39,25 +52,50 @@ impl LfsRemote {
     /// Refuses a token over plain http to anything but this machine, and reads the CA bundles named
     /// by `REQUESTS_CA_BUNDLE` / `SSL_CERT_FILE` now, so a bad bundle fails before any transfer.
     pub fn new(endpoint: &Url, token: Option<SecretString>) -> Result<Self, LfsError> {
+        Self::with_git_config(endpoint, token, None)
+    }
+
+    /// The same for a repository: its git config may name a proxy (`http.proxy`,
+    /// `http.<url>.proxy`), which the LFS traffic then uses as git's does.
+    pub fn for_repo(
+        endpoint: &Url,
+        token: Option<SecretString>,
+        repo: &git2::Repository,
+    ) -> Result<Self, LfsError> {
+        let config = repo.config().and_then(|mut config| config.snapshot()).ok();
+        Self::with_git_config(endpoint, token, config.as_ref())
+    }
+
+    fn with_git_config(
+        endpoint: &Url,
+        token: Option<SecretString>,
+        git: Option<&git2::Config>,
+    ) -> Result<Self, LfsError> {
         let base = api_base(endpoint)?;
         if token.is_some() && base.scheme() == "http" && !is_loopback_host(&base) {
             return Err(LfsError::InsecureTransport {
                 host: base.host_str().unwrap_or_default().to_owned(),
             });
         }
-        let authorization = token.as_ref().map(|token| {
+        let bearer = token
+            .as_ref()
+            .map(|token| SecretString::from(format!("Bearer {}", token.expose_secret())));
+        let basic = token.as_ref().map(|token| {
             let pair = format!("{TOKEN_USERNAME}:{}", token.expose_secret());
-            SecretString::from(format!("Basic {}", base64(pair.as_bytes())))
+            SecretString::from(crate::net::basic_credentials(&pair))
         });
         let redaction = token
             .iter()
-            .chain(authorization.iter())
+            .chain(bearer.iter())
+            .chain(basic.iter())
             .map(SecretGuard::register)
             .collect();
         Ok(Self {
             base,
-            authorization,
-            http: HttpClient::from_environment()?,
+            bearer,
+            basic,
+            basic_only: AtomicBool::new(false),
+            http: HttpClient::with_git_config(git)?,
             _redaction: redaction,
         })
     }
@@ -88,18 +126,28 @@ impl LfsRemote {
             && under_base
     }
 
-    /// The `Authorization` value for `href`, if the token may go there.
+    /// The `Authorization` value for `href`, if the token may go there: Bearer, or Basic once
+    /// the server refused Bearer.
     pub(super) fn authorization_for(&self, href: &Url) -> Option<&str> {
         if !self.token_may_go_to(href) {
             return None;
         }
-        self.authorization
-            .as_ref()
-            .map(|value| value.expose_secret())
+        let value = if self.basic_only.load(Ordering::SeqCst) {
+            &self.basic
+        } else {
+            &self.bearer
+        };
+        value.as_ref().map(|value| value.expose_secret())
     }
 
     pub(super) fn has_token(&self) -> bool {
-        self.authorization.is_some()
+        self.bearer.is_some()
+    }
+
+    /// After a 401 to Bearer: switch to Basic, and say whether that is a new scheme to try
+    /// (`false` when there is no token or Basic was already in use).
+    pub(super) fn fall_back_to_basic(&self) -> bool {
+        self.has_token() && !self.basic_only.swap(true, Ordering::SeqCst)
     }
 }
 
@@ -129,29 +177,6 @@ pub(crate) fn short_url(url: &Url) -> String {
         Some(port) => format!("{}://{host}:{port}{}", url.scheme(), url.path()),
         None => format!("{}://{host}{}", url.scheme(), url.path()),
     }
-}
-
-/// Standard base64 with padding, as HTTP Basic wants it.
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let group = match *chunk {
-            [a] => u32::from(a) << 16,
-            [a, b] => (u32::from(a) << 16) | (u32::from(b) << 8),
-            [a, b, c] => (u32::from(a) << 16) | (u32::from(b) << 8) | u32::from(c),
-            _ => unreachable!("chunks(3) yields one to three bytes"),
-        };
-        let sextets = [18, 12, 6, 0].map(|shift| ALPHABET[((group >> shift) & 63) as usize]);
-        for (index, sextet) in sextets.iter().enumerate() {
-            out.push(if index <= chunk.len() {
-                char::from(*sextet)
-            } else {
-                '='
-            });
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -262,33 +287,28 @@ mod tests {
     }
 
     #[test]
-    fn authorization_is_basic_with_the_fixed_username() {
+    fn authorization_is_bearer_then_basic_with_the_fixed_username_after_a_refusal() {
         let remote = remote_with_token("https://hub.example/a/b.git/info/lfs").unwrap();
         let inside = Url::parse("https://hub.example/a/b.git/info/lfs/objects/batch").unwrap();
         let outside = Url::parse("https://storage.example/a/b.git/info/lfs/x").unwrap();
         assert_eq!(
             remote.authorization_for(&inside),
-            Some(format!("Basic {}", base64(b"hf_user:hf_test_token_value")).as_str())
+            Some("Bearer hf_test_token_value")
+        );
+        assert!(remote.fall_back_to_basic());
+        assert!(!remote.fall_back_to_basic(), "only one fallback");
+        assert_eq!(
+            remote.authorization_for(&inside),
+            Some(crate::net::basic_credentials("hf_user:hf_test_token_value").as_str())
         );
         assert_eq!(remote.authorization_for(&outside), None);
         assert!(!format!("{remote:?}").contains("hf_test_token_value"));
     }
 
     #[test]
-    fn base64_matches_rfc_4648_vectors() {
-        let vectors = [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foob", "Zm9vYg=="),
-            ("fooba", "Zm9vYmE="),
-            ("foobar", "Zm9vYmFy"),
-            ("hf_user:tok", "aGZfdXNlcjp0b2s="),
-        ];
-        for (plain, encoded) in vectors {
-            assert_eq!(base64(plain.as_bytes()), encoded, "{plain}");
-        }
+    fn without_a_token_there_is_nothing_to_fall_back_to() {
+        let remote = remote("https://hub.example/a/b.git/info/lfs");
+        assert!(!remote.fall_back_to_basic());
     }
 
     #[test]

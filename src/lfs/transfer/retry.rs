@@ -1,15 +1,20 @@
 //! When to try a request again, and how long to wait first.
 //!
 //! The same policy as huggingface_hub's `http_backoff`, which the Hub's servers are used to:
-//! 408, 429 and 5xx answers and broken connections are retried with a doubling wait, an integer
-//! `Retry-After` overrides the wait, and every other 4xx is final at once.
+//! 408 and 5xx answers and broken connections are retried with a doubling wait, a `Retry-After`
+//! overrides the wait (up to a minute), and every other 4xx is final at once. A 429 is the Hub's
+//! rate limit, waited out as [`crate::net::rate_limit`] says: for as long as the server asks (its
+//! `RateLimit` header, else `Retry-After`), up to `HFGIT_RATE_LIMIT_MAX_WAIT` in all, without
+//! counting against the attempts.
 
 use std::time::{Duration, Instant};
 
 use super::tracker::Tracker;
 use crate::lfs::error::LfsError;
+use crate::net::rate_limit::{wait_out, GiveUp, RateLimitBudget};
 
-/// A server's `Retry-After` is obeyed up to this long, so a confused proxy cannot park a push.
+/// A server's `Retry-After` on a 408 or 5xx is obeyed up to this long, so a confused proxy cannot
+/// park a push; 429s have their own, longer cap.
 pub(crate) const RETRY_AFTER_CAP: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone, Copy)]
@@ -17,6 +22,8 @@ pub(crate) struct RetryPolicy {
     pub max_attempts: u32,
     pub initial_backoff: Duration,
     pub max_backoff: Duration,
+    /// How long one request may wait in all for 429s to stop.
+    pub rate_limit_max_wait: Duration,
 }
 
 impl RetryPolicy {
@@ -32,20 +39,40 @@ impl RetryPolicy {
     }
 }
 
+/// A 429 answer: what was asked, what the server said, and how long it asked to wait.
+#[derive(Debug, Clone)]
+pub(crate) struct RateLimitAnswer {
+    /// `METHOD scheme://host/path`, for the wait's announcement.
+    pub request: String,
+    pub message: String,
+    /// `RateLimit`'s reset (+1 s) or `Retry-After`, when the server said.
+    pub requested: Option<Duration>,
+    /// Set once waiting would pass the cap.
+    pub gave_up: Option<GiveUp>,
+}
+
 /// Why one attempt at a request failed.
 #[derive(Debug)]
 pub(crate) enum Failure {
-    /// The server answered with a status other than 2xx.
+    /// The server answered with a status other than 2xx (and other than 429).
     Status {
         status: u16,
         message: String,
         retry_after: Option<Duration>,
     },
+    /// The server answered 429 Too Many Requests.
+    RateLimited(RateLimitAnswer),
     /// No usable answer: the connection failed, broke or timed out.
     Transport {
         detail: String,
         retryable: bool,
         certificate: bool,
+    },
+    /// The proxy's fault, not the server's: it refused the request or could not be reached.
+    Proxy {
+        proxy: String,
+        detail: String,
+        retryable: bool,
     },
     /// Final without a retry: cancelled, a local file problem, a protocol violation.
     Fatal(LfsError),
@@ -61,25 +88,12 @@ pub(crate) fn is_retryable_status(status: u16) -> bool {
     status == 408 || status == 429 || (500..=599).contains(&status)
 }
 
-/// `Retry-After` in whole seconds; HTTP dates are ignored, as huggingface_hub ignores them.
-pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
-    let value = value.trim();
-    if value.is_empty() || !value.bytes().all(|byte| byte.is_ascii_digit()) {
-        return None;
-    }
-    // Anything too long for u64 is far beyond the cap anyway.
-    Some(
-        value
-            .parse::<u64>()
-            .map_or(RETRY_AFTER_CAP, Duration::from_secs),
-    )
-}
-
 impl Failure {
     pub(crate) fn is_retryable(&self) -> bool {
         match self {
             Self::Status { status, .. } => is_retryable_status(*status),
-            Self::Transport { retryable, .. } => *retryable,
+            Self::RateLimited(answer) => answer.gave_up.is_none(),
+            Self::Transport { retryable, .. } | Self::Proxy { retryable, .. } => *retryable,
             Self::Fatal(_) => false,
         }
     }
@@ -98,14 +112,17 @@ impl Failure {
             Self::Status {
                 status, message, ..
             } if token_endpoint && (status == 401 || status == 403) => {
-                // The variant's text goes on with ". Check ...": no doubled full stop.
+                // The variants' text goes on with ". Check ...": no doubled full stop.
                 let message = message.trim_end_matches(['.', ' ']);
-                LfsError::Authentication {
-                    message: if message.is_empty() {
-                        format!("{status} while {during}")
-                    } else {
-                        message.to_owned()
-                    },
+                let message = if message.is_empty() {
+                    format!("{status} while {during}")
+                } else {
+                    message.to_owned()
+                };
+                if status == 403 {
+                    LfsError::Forbidden { message }
+                } else {
+                    LfsError::Authentication { message }
                 }
             }
             Self::Status {
@@ -119,6 +136,18 @@ impl Failure {
                     message
                 },
             },
+            Self::RateLimited(answer) => {
+                let gave_up = answer.gave_up.unwrap_or(GiveUp {
+                    retry_after: answer.requested,
+                    waited: Duration::ZERO,
+                    max_wait: Duration::ZERO,
+                });
+                LfsError::RateLimited {
+                    during: during.to_owned(),
+                    retry_after: answer.requested,
+                    detail: gave_up.detail(&answer.message),
+                }
+            }
             Self::Transport {
                 detail,
                 certificate: true,
@@ -131,22 +160,41 @@ impl Failure {
                 during: during.to_owned(),
                 detail,
             },
+            Self::Proxy { proxy, detail, .. } => LfsError::Proxy {
+                proxy,
+                detail: format!("{detail} (while {during})"),
+            },
             Self::Fatal(error) => error,
         }
     }
 }
 
-/// Run `attempt` until it succeeds, fails for good, or `policy.max_attempts` are used up.
+/// Run `attempt` until it succeeds, fails for good, or `policy.max_attempts` are used up; 429s
+/// are waited out on the side, within `policy.rate_limit_max_wait`.
 pub(crate) fn with_retries<T>(
     policy: &RetryPolicy,
     tracker: &Tracker<'_>,
     mut attempt: impl FnMut() -> Result<T, Failure>,
 ) -> Result<T, Failure> {
     let mut number = 1;
+    let mut budget = RateLimitBudget::new(policy.rate_limit_max_wait);
     loop {
         tracker.check()?;
         match attempt() {
             Ok(value) => return Ok(value),
+            Err(Failure::RateLimited(mut answer)) => match budget.next_wait(answer.requested) {
+                Ok(wait) => {
+                    let during = format!("{}: {}", answer.request, answer.message);
+                    if !wait_out(tracker.monitor(), wait, &during, || tracker.should_stop()) {
+                        return Err(Failure::Fatal(LfsError::Cancelled));
+                    }
+                    tracker.resume_reporting();
+                }
+                Err(give_up) => {
+                    answer.gave_up = Some(give_up);
+                    return Err(Failure::RateLimited(answer));
+                }
+            },
             Err(failure) if failure.is_retryable() && number < policy.max_attempts.max(1) => {
                 let wait = policy.delay_after(number, failure.retry_after());
                 sleep_unless_stopped(wait, tracker)?;
@@ -181,7 +229,12 @@ mod tests {
             max_attempts: 5,
             initial_backoff: Duration::from_secs(1),
             max_backoff: Duration::from_secs(8),
+            rate_limit_max_wait: Duration::from_secs(300),
         }
+    }
+
+    fn seconds(value: &str) -> Option<Duration> {
+        crate::net::rate_limit::parse_retry_after(value, std::time::SystemTime::now())
     }
 
     #[test]
@@ -194,34 +247,104 @@ mod tests {
     }
 
     #[test]
-    fn integer_retry_after_overrides_the_backoff_up_to_a_minute() {
+    fn retry_after_overrides_the_backoff_up_to_a_minute() {
         assert_eq!(
-            policy().delay_after(1, parse_retry_after("3")),
+            policy().delay_after(1, seconds("3")),
             Duration::from_secs(3)
         );
+        assert_eq!(policy().delay_after(4, seconds(" 0 ")), Duration::ZERO);
+        assert_eq!(policy().delay_after(1, seconds("3600")), RETRY_AFTER_CAP);
         assert_eq!(
-            policy().delay_after(4, parse_retry_after(" 0 ")),
-            Duration::ZERO
-        );
-        assert_eq!(
-            policy().delay_after(1, parse_retry_after("3600")),
+            policy().delay_after(1, seconds("99999999999999999999999")),
             RETRY_AFTER_CAP
         );
         assert_eq!(
-            policy().delay_after(1, parse_retry_after("99999999999999999999999")),
-            RETRY_AFTER_CAP
+            policy().delay_after(3, seconds("soon")),
+            Duration::from_secs(4)
         );
     }
 
+    fn rate_limited(requested_ms: Option<u64>) -> Failure {
+        Failure::RateLimited(RateLimitAnswer {
+            request: "POST http://127.0.0.1/x".into(),
+            message: "slow down".into(),
+            requested: requested_ms.map(Duration::from_millis),
+            gave_up: None,
+        })
+    }
+
     #[test]
-    fn retry_after_dates_and_junk_are_ignored() {
-        for value in ["Wed, 21 Oct 2015 07:28:00 GMT", "", "1.5", "-1", "5s"] {
-            assert_eq!(parse_retry_after(value), None, "{value:?}");
-        }
-        assert_eq!(
-            policy().delay_after(3, parse_retry_after("soon")),
-            Duration::from_secs(4)
+    fn a_429_is_waited_out_without_using_up_attempts() {
+        let monitor = Monitor::new();
+        let tracker = Tracker::new(&monitor, Phase::LfsUpload, 1);
+        let mut calls = 0;
+        let result = with_retries(&policy(), &tracker, || {
+            calls += 1;
+            if calls <= 7 {
+                Err(rate_limited(Some(1)))
+            } else {
+                Ok(calls)
+            }
+        });
+        assert_eq!(result.unwrap(), 8);
+        let warnings = monitor.take_warnings();
+        assert!(
+            warnings[0].contains("POST http://127.0.0.1/x: slow down"),
+            "{warnings:?}"
         );
+        assert_eq!(monitor.snapshot().phase, Phase::LfsUpload);
+    }
+
+    #[test]
+    fn a_429_asking_for_more_than_the_cap_is_a_rate_limit_error_at_once() {
+        let monitor = Monitor::new();
+        let tracker = Tracker::new(&monitor, Phase::LfsUpload, 1);
+        let capped = RetryPolicy {
+            rate_limit_max_wait: Duration::from_secs(5),
+            ..policy()
+        };
+        let started = Instant::now();
+        let mut calls = 0;
+        let result: Result<(), Failure> = with_retries(&capped, &tracker, || {
+            calls += 1;
+            Err(rate_limited(Some(121_000)))
+        });
+        assert!(started.elapsed() < Duration::from_secs(1));
+        assert_eq!(calls, 1);
+        let error = result.unwrap_err().into_error("asking the batch API", true);
+        match &error {
+            LfsError::RateLimited {
+                retry_after,
+                detail,
+                ..
+            } => {
+                assert_eq!(*retry_after, Some(Duration::from_secs(121)));
+                assert!(detail.contains("asks to wait 121 s"), "{detail}");
+                assert!(
+                    detail.contains("HFGIT_RATE_LIMIT_MAX_WAIT allows 5 s"),
+                    "{detail}"
+                );
+                assert!(detail.contains("(slow down)"), "{detail}");
+            }
+            other => panic!("unexpected {other}"),
+        }
+        assert!(monitor.take_warnings().is_empty());
+    }
+
+    #[test]
+    fn a_rate_limit_wait_stops_on_cancellation() {
+        let monitor = Monitor::new();
+        let tracker = Tracker::new(&monitor, Phase::LfsDownload, 1);
+        let started = Instant::now();
+        let result: Result<(), Failure> = with_retries(&policy(), &tracker, || {
+            monitor.cancel();
+            Err(rate_limited(Some(60_000)))
+        });
+        assert!(started.elapsed() < Duration::from_secs(2));
+        assert!(matches!(
+            result.unwrap_err(),
+            Failure::Fatal(LfsError::Cancelled)
+        ));
     }
 
     #[test]
@@ -321,9 +444,11 @@ mod tests {
     }
 
     #[test]
-    fn status_401_on_a_token_endpoint_is_an_authentication_error() {
+    fn status_401_on_a_token_endpoint_is_an_authentication_error_and_403_a_refusal() {
         let error = status(401).into_error("requesting a batch", true);
         assert!(matches!(error, LfsError::Authentication { ref message } if message == "m401"));
+        let forbidden = status(403).into_error("requesting a batch", true);
+        assert!(matches!(forbidden, LfsError::Forbidden { ref message } if message == "m403"));
         let storage = status(403).into_error("uploading x", false);
         assert!(matches!(storage, LfsError::Server { status: 403, .. }));
     }

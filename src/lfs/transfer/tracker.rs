@@ -55,6 +55,16 @@ impl<'m> Tracker<'m> {
         }
     }
 
+    /// The monitor this run reports to.
+    pub(crate) fn monitor(&self) -> &'m Monitor {
+        self.monitor
+    }
+
+    /// Show this run's figures again, after a wait showed its own phase.
+    pub(crate) fn resume_reporting(&self) {
+        self.report();
+    }
+
     pub(crate) fn should_stop(&self) -> bool {
         self.stopped.load(Ordering::SeqCst) || self.monitor.is_cancelled()
     }

@@ -21,6 +21,7 @@ use super::tracker::Tracker;
 use super::UploadItem;
 use crate::lfs::error::LfsError;
 use crate::lfs::pointer::Pointer;
+use crate::lfs::work_tree_copies::ObjectSource;
 
 /// What every request of one run needs.
 pub(crate) struct Context<'a, 'm> {
@@ -45,10 +46,12 @@ enum Job<'a> {
     Parts(Arc<MultipartUpload<'a>>),
 }
 
-/// Upload `items` (already distinct and non-empty) on `workers` threads.
+/// Upload `items` (already distinct and non-empty) on `workers` threads; objects missing from
+/// the store are asked of `restorer` first.
 pub(crate) fn upload_all(
     ctx: &Context<'_, '_>,
     items: &[UploadItem],
+    restorer: Option<&dyn ObjectSource>,
     workers: usize,
 ) -> Result<(), LfsError> {
     run_pool(
@@ -57,7 +60,7 @@ pub(crate) fn upload_all(
         |submit| {
             for chunk in items.chunks(BATCH_SIZE) {
                 ctx.tracker.check()?;
-                for job in plan_batch(ctx, chunk, workers)? {
+                for job in plan_batch(ctx, chunk, restorer, workers)? {
                     if !submit(job) {
                         return Ok(());
                     }
@@ -88,6 +91,7 @@ pub(crate) fn upload_all(
 fn plan_batch<'a>(
     ctx: &Context<'_, '_>,
     chunk: &'a [UploadItem],
+    restorer: Option<&dyn ObjectSource>,
     workers: usize,
 ) -> Result<Vec<Job<'a>>, LfsError> {
     let pointers: Vec<Pointer> = chunk.iter().map(|item| item.pointer).collect();
@@ -118,7 +122,8 @@ fn plan_batch<'a>(
         };
         // A clone made without downloading every LFS file can push commits that only move its
         // pointers: that is fine while the server has the objects (git-lfs checks the same way).
-        if !item.source.is_file() {
+        // An object pruned from the store may still be in the work tree: the restorer says.
+        if !item.source.is_file() && !restored(restorer, item)? {
             missing.push(item.path.clone());
             continue;
         }
@@ -164,6 +169,14 @@ pub(crate) fn part_set(
             detail: format!("cannot upload {} in parts: {detail}", item.path),
         })?;
     Ok(plan.map(|plan| PartSet::new(plan, action.href.clone(), verify.clone())))
+}
+
+/// Whether `restorer` put the missing object of `item` back into the store.
+fn restored(restorer: Option<&dyn ObjectSource>, item: &UploadItem) -> Result<bool, LfsError> {
+    match restorer {
+        Some(restorer) => Ok(restorer.restore(&item.pointer)? && item.source.is_file()),
+        None => Ok(false),
+    }
 }
 
 /// The typed error for a per-object batch error.

@@ -201,6 +201,10 @@ fn remote_for(server: &Server, token: bool) -> LfsRemote {
     .unwrap()
 }
 
+fn bearer_auth() -> String {
+    format!("Bearer {TOKEN}")
+}
+
 fn basic_auth() -> String {
     // base64("hf_user:" + TOKEN), computed independently of the client's encoder
     let pair = format!("hf_user:{TOKEN}");
@@ -287,7 +291,7 @@ fn upload_sends_the_token_to_batch_and_verify_but_not_to_storage() {
     assert_eq!(snapshot.bytes, content.len() as u64);
 
     let batch = &server.seen_at("POST", "/alice/model.git/info/lfs/objects/batch")[0];
-    assert_eq!(batch.header("authorization"), Some(basic_auth().as_str()));
+    assert_eq!(batch.header("authorization"), Some(bearer_auth().as_str()));
     assert_eq!(batch.header("accept"), Some(LFS_TYPE));
     assert_eq!(batch.header("content-type"), Some(LFS_TYPE));
     assert_eq!(
@@ -313,7 +317,7 @@ fn upload_sends_the_token_to_batch_and_verify_but_not_to_storage() {
     assert_eq!(puts[0].body, content);
 
     let verify = &server.seen_at("POST", "/alice/model.git/info/lfs/verify")[0];
-    assert_eq!(verify.header("authorization"), Some(basic_auth().as_str()));
+    assert_eq!(verify.header("authorization"), Some(bearer_auth().as_str()));
     assert_eq!(verify.header("content-type"), Some(LFS_TYPE));
     assert_eq!(
         verify.json(),
@@ -507,7 +511,10 @@ fn download_retries_a_503_and_stores_the_verified_object() {
     let gets = server.seen_at("GET", "/alice/model.git/info/lfs/objects/x");
     assert_eq!(gets.len(), 2);
     // This href is under the LFS base, so it gets the token; and the action's own header.
-    assert_eq!(gets[1].header("authorization"), Some(basic_auth().as_str()));
+    assert_eq!(
+        gets[1].header("authorization"),
+        Some(bearer_auth().as_str())
+    );
     assert_eq!(gets[1].header("x-trace"), Some("t"));
 
     let batch = &server.seen_at("POST", "/alice/model.git/info/lfs/objects/batch")[0];
@@ -610,8 +617,71 @@ fn batch_401_is_an_authentication_error_with_the_redacted_server_message() {
     assert!(text.contains("Invalid credentials"), "{text}");
     assert!(text.contains("header ***. Check"), "{text}");
     assert!(!text.contains(TOKEN), "{text}");
-    // 401 is final: one request only.
-    assert_eq!(server.seen().len(), 1);
+    // 401 is final once both schemes were refused: Bearer, then Basic, and no retries.
+    let schemes: Vec<String> = server
+        .seen()
+        .iter()
+        .map(|seen| seen.header("authorization").unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(schemes, [bearer_auth(), basic_auth()]);
+}
+
+#[test]
+fn a_server_refusing_bearer_gets_basic_for_the_batch_and_every_later_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let content = b"weights for a basic-only server".to_vec();
+    let pointer = pointer_of(&content);
+    let source = dir.path().join("object");
+    std::fs::write(&source, &content).unwrap();
+    let server = Server::start(|base| {
+        let base = base.to_owned();
+        Box::new(move |request: &Seen, _: usize| {
+            let lfs_api = request.target.starts_with("/alice/model.git/info/lfs/");
+            if lfs_api && request.header("authorization") != Some(basic_auth().as_str()) {
+                return Reply::new(401, r#"{"message":"Basic only"}"#);
+            }
+            if request.target.ends_with("/objects/batch") {
+                let object = &request.json()["objects"][0];
+                return Reply::json(serde_json::json!({
+                    "objects": [{
+                        "oid": object["oid"], "size": object["size"],
+                        "actions": {
+                            "upload": {"href": format!("{base}/storage/obj")},
+                            "verify": {"href": format!("{base}/alice/model.git/info/lfs/verify")}
+                        }
+                    }]
+                }));
+            }
+            Reply::new(200, "")
+        })
+    });
+    let items = vec![UploadItem {
+        pointer,
+        source,
+        path: "w.bin".into(),
+    }];
+
+    let summary = upload(
+        &remote_for(&server, true),
+        items,
+        &fast_config(),
+        &Monitor::new(),
+    )
+    .unwrap();
+
+    assert_eq!(summary.transferred, 1);
+    let batches = server.seen_at("POST", "/alice/model.git/info/lfs/objects/batch");
+    let schemes: Vec<_> = batches
+        .iter()
+        .map(|seen| seen.header("authorization").unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(schemes, [bearer_auth(), basic_auth()]);
+    let verify = &server.seen_at("POST", "/alice/model.git/info/lfs/verify")[0];
+    assert_eq!(verify.header("authorization"), Some(basic_auth().as_str()));
+    assert_eq!(
+        server.seen_at("PUT", "/storage/obj")[0].header("authorization"),
+        None
+    );
 }
 
 #[test]
@@ -683,4 +753,53 @@ fn a_cancelled_monitor_stops_before_any_request() {
     .unwrap_err();
     assert!(matches!(err, LfsError::Cancelled), "{err}");
     assert!(server.seen().is_empty());
+}
+
+#[test]
+fn a_batch_endpoint_that_never_answers_fails_within_the_metadata_timeout() {
+    use super::client::HttpClient;
+    use crate::net::timeouts::{HttpTimeouts, Timeouts};
+
+    // The kernel accepts the connection; nothing ever reads the request or answers.
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!(
+        "http://{}/alice/model.git/info/lfs",
+        silent.local_addr().unwrap()
+    );
+    let mut remote = LfsRemote::new(&Url::parse(&endpoint).unwrap(), None).unwrap();
+    let quick = Timeouts {
+        connect: Duration::from_secs(2),
+        read: Duration::from_millis(500),
+    };
+    let slow = Timeouts {
+        connect: Duration::from_secs(60),
+        read: Duration::from_secs(60),
+    };
+    remote.http = HttpClient::with_timeouts(HttpTimeouts {
+        transfer: slow,
+        metadata: quick,
+    });
+    let config = TransferConfig {
+        max_attempts: 2,
+        ..fast_config()
+    };
+    let started = std::time::Instant::now();
+    let err = download(
+        &remote,
+        vec![DownloadItem {
+            pointer: pointer_of(b"x"),
+            path: "a.bin".into(),
+        }],
+        &LfsStore::new(tempfile::tempdir().unwrap().path()),
+        &config,
+        &Monitor::new(),
+    )
+    .unwrap_err();
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed >= Duration::from_millis(900) && elapsed < Duration::from_secs(10),
+        "{elapsed:?}"
+    );
+    assert!(matches!(err, LfsError::Network { .. }), "{err}");
+    assert!(err.to_string().contains("timeout"), "{err}");
 }
