@@ -2,11 +2,15 @@
 # Every check the project has, in one command: the README's test command, and what CI runs.
 # It installs what a fresh machine lacks (through the project's own files), builds the
 # extension, then runs: cargo fmt --check, clippy -D warnings (with and without the python
-# feature), cargo test --no-default-features, ruff, mypy --strict, stubtest, and pytest.
+# feature), cargo test --no-default-features, ruff, mypy --strict, stubtest; then builds the
+# manylinux2014 wheel users install (auditwheel-checked) and the sdist, installs the wheel into a
+# fresh virtualenv with no compiler on PATH, and runs the demo and pytest against that install.
+# Arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
+started=$(date +%s)
 
 step "system tools"
 # git and git-lfs are the other side of the interop tests (LocalHub also serves through git);
@@ -36,8 +40,15 @@ git lfs version
 tinyproxy -v
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 
-step "build and install hfgit-native with its test extras"
-python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+step "build tools: maturin, zig (PyPI's ziglang), auditwheel"
+python -m pip install --quiet --disable-pip-version-check -r scripts/requirements-wheel.txt
+# shellcheck source=scripts/zig-env.sh
+source scripts/zig-env.sh
+
+step "build and install hfgit-native (editable) with its test extras"
+# With the wheel's flags (zig, glibc 2.17), so that scripts/build_wheel.sh below reuses this build.
+MATURIN_PEP517_ARGS="$MATURIN_ZIG_ARGS" python -m pip install --quiet \
+    --disable-pip-version-check --no-build-isolation -e '.[test]'
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
@@ -50,13 +61,20 @@ step "cargo test --no-default-features (the core, no Python)"
 cargo test --no-default-features
 
 step "ruff"
-python -m ruff check python tests examples benches
-python -m ruff format --check python tests examples benches
+python -m ruff check python tests examples benches scripts
+python -m ruff format --check python tests examples benches scripts
 
 step "mypy --strict (package and examples) and stubtest"
 python -m mypy
 python -m mypy --strict examples/train_and_push.py
 python -m mypy.stubtest --mypy-config-file pyproject.toml --allowlist scripts/stubtest-allowlist.txt hfgit
 
-step "pytest"
-python -m pytest -q "$@"
+step "the manylinux2014 wheel (auditwheel-checked) and the sdist"
+wheel_started=$(date +%s)
+bash scripts/build_wheel.sh
+python -m maturin sdist --out dist
+echo "wheel and sdist in $(($(date +%s) - wheel_started)) s"
+
+step "the installed wheel: fresh virtualenv, no compiler on PATH, demo, then pytest"
+echo "(checks before this point took $(($(date +%s) - started)) s)"
+python scripts/test_wheel.py dist/hfgit_native-*-manylinux*_"$(uname -m)".whl -- -q "$@"

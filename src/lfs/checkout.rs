@@ -11,7 +11,6 @@
 
 use std::collections::{BTreeSet, HashSet};
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use git2::Repository;
@@ -288,8 +287,7 @@ fn write_from_store(store: &LfsStore, candidate: &Candidate, target: &Path) -> R
         fs::copy(&object, &temp).map_err(|e| io("writing", e))?;
     }
     if candidate.executable {
-        fs::set_permissions(&temp, fs::Permissions::from_mode(0o755))
-            .map_err(|e| io("chmod", e))?;
+        crate::platform::set_executable(&temp).map_err(|e| io("chmod", e))?;
     }
     fs::rename(&temp, target).map_err(|e| {
         let _ = fs::remove_file(&temp);

@@ -12,7 +12,6 @@
 
 use std::collections::HashMap;
 use std::fs;
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use git2::{Index, IndexEntry, Repository, Status, StatusOptions};
@@ -204,7 +203,7 @@ fn stage_one(repo: &Repository, workdir: &Path, file: &PlainFile) -> Result<Inde
     if meta.file_type().is_symlink() {
         let target =
             fs::read_link(&full).map_err(|e| HfGitError::io_at("reading the link", &full, e))?;
-        let blob = repo.blob(target.as_os_str().as_bytes())?;
+        let blob = repo.blob(target.as_os_str().as_encoded_bytes())?;
         let mut entry = index_entry(path, &meta, blob);
         entry.mode = 0o120000;
         return Ok(entry);

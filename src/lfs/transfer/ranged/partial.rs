@@ -138,19 +138,10 @@ fn resumable(
         && file_length == Some(size)
 }
 
-/// Take the download's lock without waiting; `false` if another open file holds it.
+/// Take the download's lock without waiting (`flock` on Unix, `LockFileEx` on Windows); `false`
+/// if another open file holds it. It is released when the file closes, or its process dies.
 fn try_lock(file: &File) -> bool {
-    #[cfg(unix)]
-    {
-        use std::os::unix::io::AsRawFd;
-        // SAFETY: flock on a descriptor this File owns; it is released when the File closes.
-        unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) == 0 }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = file;
-        true
-    }
+    file.try_lock().is_ok()
 }
 
 #[cfg(test)]
