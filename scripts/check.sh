@@ -23,6 +23,18 @@ fi
 if ! command -v mkfs.xfs >/dev/null; then
     apt-get update -qq && apt-get install -y -qq xfsprogs
 fi
+# The lossy-link tests shape a network namespace of their own: ip and tc (iproute2), iptables,
+# and libnetfilter-queue for the delay helper. As root they are installed when missing; without
+# root those tests skip, saying why.
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    need=()
+    command -v ip >/dev/null && command -v tc >/dev/null || need+=(iproute2)
+    command -v iptables >/dev/null || need+=(iptables)
+    ldconfig -p | grep libnetfilter_queue.so.1 >/dev/null || need+=(libnetfilter-queue1)
+    if [ "${#need[@]}" -gt 0 ]; then
+        apt-get update -qq && apt-get install -y -qq "${need[@]}"
+    fi
+fi
 git --version
 git lfs version
 tinyproxy -v

@@ -237,10 +237,14 @@ fn pointer_files(
         if !attributes.is_lfs(&path) {
             continue;
         }
-        // Only replace a file that still holds the pointer: never overwrite a user's edit.
-        match fs::read(workdir.join(&path)) {
-            Ok(current) if current == content => {}
-            _ => continue,
+        // Only replace a file that still holds the pointer: never overwrite a user's edit. The
+        // length first, so a file that already holds its content (gigabytes) is not read.
+        let file = workdir.join(&path);
+        let holds_pointer = fs::metadata(&file)
+            .is_ok_and(|meta| meta.len() == content.len() as u64)
+            && fs::read(&file).is_ok_and(|current| current == content);
+        if !holds_pointer {
+            continue;
         }
         // The object of such a pointer holds the extension's output (gzip bytes, say), not the
         // file: refuse before anything is downloaded or written, as git-lfs does without the
