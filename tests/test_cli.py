@@ -276,3 +276,35 @@ def test_the_demo_runs_from_the_console_script(tmp_path: Path) -> None:
     assert (
         ok(result).rstrip().endswith("OK: both clones agree, and the token is in no file on disk")
     )
+
+
+def test_push_and_pull_rebase_and_create_pr_get_a_diverged_branch_out_from_the_command_line(
+    hub: LocalHub, repo_id: str, tmp_path: Path
+) -> None:
+    work = tmp_path / "work"
+    ok(run_hfgit("clone", "-q", repo_id, str(work), hub=hub))
+    by_git = tmp_path / "by-git"
+    git("clone", "-q", hub.repo_url(repo_id), str(by_git), token=hub.write_token)
+    (by_git / "theirs.txt").write_text("theirs\n")
+    git("add", "-A", cwd=by_git)
+    git("commit", "-qm", "Theirs", cwd=by_git)
+    git("push", "-q", "origin", "main", cwd=by_git, token=hub.write_token)
+    (work / "mine.txt").write_text("mine\n")
+    ok(run_hfgit("commit", "-q", "-m", "Mine", cwd=work))
+
+    refused = run_hfgit("pull", cwd=work, hub=hub)
+    assert refused.returncode == 1 and "DivergedError" in refused.stderr
+    assert "--rebase" in ok(run_hfgit("pull", "--help"))
+    pulled = ok(run_hfgit("pull", "--rebase", cwd=work, hub=hub))
+    assert pulled.startswith("Rebased 1 local commit(s) onto ")
+    assert (work / "theirs.txt").read_text() == "theirs\n"
+
+    (work / "second.txt").write_text("second\n")
+    ok(run_hfgit("commit", "-q", "-m", "For review", cwd=work))
+    pushed = ok(run_hfgit("push", "--create-pr", "--pr-title", "Please review", cwd=work, hub=hub))
+
+    assert "Pull request #1: " in pushed
+    remote_refs = git("ls-remote", hub.repo_url(repo_id), token=hub.write_token)
+    assert "refs/pr/1" in remote_refs
+    main_tip = git("rev-parse", "HEAD", cwd=by_git).strip()
+    assert f"{main_tip}\trefs/heads/main" in remote_refs

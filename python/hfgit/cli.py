@@ -148,6 +148,17 @@ def build_parser(prog: str = "hfgit") -> argparse.ArgumentParser:
     push.add_argument("--remote", default="origin", help="default: origin")
     push.add_argument("--branch", help="remote branch (default: the upstream)")
     push.add_argument("-f", "--force", action="store_true", help="allow a non-fast-forward push")
+    push.add_argument(
+        "--rebase",
+        action="store_true",
+        help="if the Hub has new commits, replay yours on them and push again",
+    )
+    push.add_argument(
+        "--create-pr",
+        action="store_true",
+        help="open a pull request with the commits instead of moving the branch",
+    )
+    push.add_argument("--pr-title", metavar="TITLE", help="title of the pull request opened")
 
     pull = command(
         "pull",
@@ -156,6 +167,11 @@ def build_parser(prog: str = "hfgit") -> argparse.ArgumentParser:
         "(DivergedError, LocalChangesError). New LFS files are downloaded as git-lfs would.",
     )
     pull.add_argument("--remote", default="origin", help="default: origin")
+    pull.add_argument(
+        "--rebase",
+        action="store_true",
+        help="replay unpushed local commits on the Hub's new ones instead of failing",
+    )
 
     log = command("log", "show the commit history", "Commits reachable from HEAD, newest first.")
     log.add_argument("-n", "--max-count", type=_positive, metavar="N", help="show N commits")
@@ -416,7 +432,13 @@ def _push(args: argparse.Namespace) -> int:
     repo = _open_repository()
     try:
         result = repo.push(
-            remote=args.remote, branch=args.branch, force=args.force, progress=_progress(args)
+            remote=args.remote,
+            branch=args.branch,
+            force=args.force,
+            rebase=args.rebase,
+            create_pr=args.create_pr,
+            pr_title=args.pr_title,
+            progress=_progress(args),
         )
     finally:
         _flush_progress()
@@ -427,6 +449,8 @@ def _push(args: argparse.Namespace) -> int:
             f"Uploaded {count} LFS object{'s' if count != 1 else ''} "
             f"({_size(result.lfs_bytes_uploaded)})",
         )
+    if result.pr_url:
+        _say(args, f"Pull request #{result.pr_num}: {result.pr_url}")
     if result.up_to_date:
         _say(args, "Everything up-to-date")
         return 0
@@ -442,10 +466,15 @@ def _push(args: argparse.Namespace) -> int:
 def _pull(args: argparse.Namespace) -> int:
     repo = _open_repository()
     try:
-        result = repo.pull(remote=args.remote, progress=_progress(args))
+        result = repo.pull(remote=args.remote, rebase=args.rebase, progress=_progress(args))
     finally:
         _flush_progress()
-    if result.updated:
+    if result.rebased:
+        _say(
+            args,
+            f"Rebased {len(result.rebased)} local commit(s) onto {result.new_head[:12]}",
+        )
+    elif result.updated:
         _say(args, f"Updating {result.old_head[:12]}..{result.new_head[:12]}\nFast-forward")
     else:
         _say(args, "Already up to date.")
