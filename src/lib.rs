@@ -10,6 +10,7 @@ pub mod hub;
 pub mod lfs;
 pub mod net;
 mod parallel;
+mod platform;
 pub mod progress;
 pub mod remote;
 pub mod repo;

@@ -72,6 +72,29 @@ def test_an_lfs_commit_on_a_full_disk_raises_enospc_with_the_path_and_commits_no
     git("fsck", "--full", cwd=root)
 
 
+def test_a_plain_file_commit_on_a_full_disk_raises_enospc_naming_the_file_and_commits_nothing(
+    hub: LocalHub, repo_id: str, small_disk: Path
+) -> None:
+    work = hfgit.clone(repo_id, small_disk / "clone", token=hub.write_token, endpoint=hub.endpoint)
+    root = Path(work.path)
+    # Not LFS-tracked and incompressible, so git's object store must hold all of it.
+    (root / "notes.txt").write_bytes(os.urandom(2 * MiB).hex().encode()[: 2 * MiB])
+    fill(small_disk, leave=MiB)
+    head = work.head
+
+    with pytest.raises(hfgit.LocalIOError) as info:
+        work.commit("does not fit")
+
+    assert info.value.errno == errno.ENOSPC
+    assert "notes.txt" in (info.value.filename or "")
+    assert "No space left on device" in str(info.value)
+    assert "no error" not in str(info.value)
+    assert work.head == head
+    (small_disk / "filler").unlink()
+    work.commit("fits now")
+    git("fsck", "--full", cwd=root)
+
+
 def test_a_clone_onto_a_full_disk_is_a_local_io_error_not_a_connection_error(
     hub: LocalHub, repo_id: str, small_disk: Path, tmp_path: Path
 ) -> None:

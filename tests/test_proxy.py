@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -217,7 +218,10 @@ def test_proxy_credentials_in_the_url_are_sent_and_never_shown(
     assert any("/info/refs?service=git-upload-pack" in line for line in forwarded)
     assert any(line.startswith("PUT ") and "/_lfs_storage/" in line for line in forwarded)
     assert any(line.startswith("GET ") and "/_lfs_storage/" in line for line in forwarded)
-    assert "407" not in proxy.log(), "the credentials were sent up front, as curl sends them"
+    # A word on its own: object ids and session ids in the log may hold the digits "407".
+    assert not re.search(r"\b407\b", proxy.log()), (
+        "the credentials were sent up front, as curl does"
+    )
     for secret in (PROXY_PASSWORD, encoded):
         assert secret not in caplog.text
 

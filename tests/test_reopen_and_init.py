@@ -53,7 +53,10 @@ def test_cloning_again_into_the_clone_opens_it_as_it_is_without_network(
     assert local_state(clone_dir) == before
     messages = [record.getMessage() for record in caplog.records]
     assert any("already holds a clone of" in m and "pull=True" in m for m in messages), messages
-    assert any("not at revision 'v9'" in m for m in messages), messages
+    assert any(
+        "not at revision 'v9'" in r.getMessage() and r.levelno == logging.WARNING
+        for r in caplog.records
+    ), messages
 
 
 def test_cloning_again_with_pull_fast_forwards_the_clone(

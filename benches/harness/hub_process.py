@@ -1,5 +1,5 @@
 """Starting the LocalHub of `hub_server.py` in its own process and talking to it, for the
-benchmarks (`run.py`, `checkpoint_disk.py`)."""
+benchmarks (`run.py`, `checkpoint_disk.py`, `net_bench.py`)."""
 
 from __future__ import annotations
 
@@ -15,9 +15,14 @@ HUB_SERVER = Path(__file__).resolve().parent / "hub_server.py"
 class HubProcess:
     """The LocalHub process (`hub_server.py`) and the line protocol to it."""
 
-    def __init__(self, root: Path, env: dict[str, str]) -> None:
+    def __init__(
+        self, root: Path, env: dict[str, str], storage_rate_limit: int | None = None
+    ) -> None:
+        limit = (
+            [] if storage_rate_limit is None else ["--storage-rate-limit", str(storage_rate_limit)]
+        )
         self._proc = subprocess.Popen(
-            [sys.executable, str(HUB_SERVER), "--root", str(root)],
+            [sys.executable, str(HUB_SERVER), "--root", str(root), *limit],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=env,

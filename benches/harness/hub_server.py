@@ -1,6 +1,6 @@
 """A LocalHub in its own process, driven by JSON lines on stdin, for the benchmark harness.
 
-    python benches/harness/hub_server.py [--root DIR]
+    python benches/harness/hub_server.py [--root DIR] [--storage-rate-limit BYTES_PER_S]
 
 The first line written to stdout is `{"endpoint", "token", "pid"}` (the token is a write token;
 it travels through this pipe only, never through argv). Each request line read from stdin gets
@@ -58,9 +58,14 @@ def _queue_fault(hub: LocalHub, request: dict[str, Any]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--root", help="keep repos in this directory (default: a temp dir)")
+    parser.add_argument(
+        "--storage-rate-limit",
+        type=int,
+        help="cap each LFS storage request at this many bytes per second, like a CDN",
+    )
     args = parser.parse_args()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the orchestrator decides when we stop
-    with LocalHub(args.root) as hub:
+    with LocalHub(args.root, storage_rate_limit=args.storage_rate_limit) as hub:
         _reply({"endpoint": hub.endpoint, "token": hub.write_token, "pid": os.getpid()})
         for line in sys.stdin:
             request = json.loads(line)

@@ -10,9 +10,6 @@ and disk work, Ctrl-C honoured.
 
 from __future__ import annotations
 
-from . import _native
-from .api import clone, commit, push
-from .checkpoint import CheckpointPusher
 from .exceptions import (
     AuthenticationError,
     BranchCheckedOutError,
@@ -57,25 +54,73 @@ from .exceptions import (
     UnmergedBranchError,
     WritePermissionError,
 )
-from .hub import create_repo, whoami
-from .init_folder import init
-from .progress import Progress
-from .repository import Repository
-from .results import (
-    BranchInfo,
-    CommitInfo,
-    FetchResult,
-    LfsPruneResult,
-    LfsPullResult,
-    PullResult,
-    PushResult,
-    RefUpdate,
-    StatusEntry,
-    StatusResult,
-    TagInfo,
-)
 
-__version__: str = _native.__version__
+# typing.TYPE_CHECKING without importing typing, which would cost `import hfgit` a few ms.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .api import clone, commit, push
+    from .checkpoint import CheckpointPusher
+    from .hub import create_repo, whoami
+    from .init_folder import init
+    from .progress import Progress
+    from .repository import Repository
+    from .results import (
+        BranchInfo,
+        CommitInfo,
+        FetchResult,
+        LfsPruneResult,
+        LfsPullResult,
+        PullResult,
+        PushResult,
+        RefUpdate,
+        StatusEntry,
+        StatusResult,
+        TagInfo,
+    )
+
+    __version__: str
+
+# `import hfgit` stays cheap (no extension, threads, logging or dataclasses loaded): each name
+# below is imported from its module the first time it is used, then kept as a module attribute.
+_LAZY = {
+    "clone": "api",
+    "commit": "api",
+    "push": "api",
+    "CheckpointPusher": "checkpoint",
+    "create_repo": "hub",
+    "whoami": "hub",
+    "init": "init_folder",
+    "Progress": "progress",
+    "Repository": "repository",
+    "BranchInfo": "results",
+    "CommitInfo": "results",
+    "FetchResult": "results",
+    "LfsPruneResult": "results",
+    "LfsPullResult": "results",
+    "PullResult": "results",
+    "PushResult": "results",
+    "RefUpdate": "results",
+    "StatusEntry": "results",
+    "StatusResult": "results",
+    "TagInfo": "results",
+    "__version__": "_native",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted((set(globals()) | set(__all__)) - {"TYPE_CHECKING"})
+
 
 __all__ = [
     "AuthenticationError",

@@ -8,6 +8,7 @@ reached no file on disk. Each step prints one line, so a fresh machine can see i
 from __future__ import annotations
 
 import json
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -27,6 +28,8 @@ def _step(title: str) -> Iterator[None]:
 
 def run_demo() -> int:
     """Run the demo and return a process exit code."""
+    # Bars only where someone watches: in a log they would tear up the step lines.
+    progress = None if sys.stderr.isatty() else False
     print("hfgit demo: clone, commit, push and clone again against a local Hub")
     with tempfile.TemporaryDirectory(prefix="hfgit-demo-") as tmp, LocalHub() as hub:
         work_dir = Path(tmp) / "work"
@@ -36,15 +39,19 @@ def run_demo() -> int:
         with _step(f"create {repo_id}"):
             hub.create_repo(repo_id, private=True)
         with _step("clone with a write token"):
-            repo = clone(repo_id, work_dir, token=hub.write_token, endpoint=hub.endpoint)
+            repo = clone(
+                repo_id, work_dir, token=hub.write_token, endpoint=hub.endpoint, progress=progress
+            )
         config = {"model_type": "demo", "hidden_size": 64, "num_layers": 2}
         with _step("write config.json and commit"):
             (work_dir / "config.json").write_text(json.dumps(config, indent=2) + "\n")
-            commit_id = repo.commit("Add config.json")
+            commit_id = repo.commit("Add config.json", progress=progress)
         with _step("push"):
-            result = repo.push(token=hub.write_token)
+            result = repo.push(token=hub.write_token, progress=progress)
         with _step("clone again into a second directory"):
-            second = clone(repo_id, check_dir, token=hub.write_token, endpoint=hub.endpoint)
+            second = clone(
+                repo_id, check_dir, token=hub.write_token, endpoint=hub.endpoint, progress=progress
+            )
 
         failures = []
         if second.head != commit_id:

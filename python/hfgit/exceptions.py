@@ -7,7 +7,10 @@ or URL credentials. The Rust core maps each of its error kinds to exactly one cl
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+# typing.TYPE_CHECKING without importing typing or collections: `import hfgit` loads this module.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 
 class HfGitError(Exception):

@@ -11,7 +11,6 @@
 
 use std::collections::{BTreeSet, HashSet};
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use git2::Repository;
@@ -238,10 +237,14 @@ fn pointer_files(
         if !attributes.is_lfs(&path) {
             continue;
         }
-        // Only replace a file that still holds the pointer: never overwrite a user's edit.
-        match fs::read(workdir.join(&path)) {
-            Ok(current) if current == content => {}
-            _ => continue,
+        // Only replace a file that still holds the pointer: never overwrite a user's edit. The
+        // length first, so a file that already holds its content (gigabytes) is not read.
+        let file = workdir.join(&path);
+        let holds_pointer = fs::metadata(&file)
+            .is_ok_and(|meta| meta.len() == content.len() as u64)
+            && fs::read(&file).is_ok_and(|current| current == content);
+        if !holds_pointer {
+            continue;
         }
         // The object of such a pointer holds the extension's output (gzip bytes, say), not the
         // file: refuse before anything is downloaded or written, as git-lfs does without the
@@ -284,8 +287,7 @@ fn write_from_store(store: &LfsStore, candidate: &Candidate, target: &Path) -> R
         fs::copy(&object, &temp).map_err(|e| io("writing", e))?;
     }
     if candidate.executable {
-        fs::set_permissions(&temp, fs::Permissions::from_mode(0o755))
-            .map_err(|e| io("chmod", e))?;
+        crate::platform::set_executable(&temp).map_err(|e| io("chmod", e))?;
     }
     fs::rename(&temp, target).map_err(|e| {
         let _ = fs::remove_file(&temp);

@@ -13,9 +13,7 @@
 //! data proves nothing). The entry was written from the very file that was hashed (commit) or
 //! written out (checkout), so a match means the file still holds what the entry's pointer names.
 
-use std::ffi::OsStr;
 use std::fs;
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use git2::{Index, IndexEntry, Oid, Repository};
@@ -23,6 +21,7 @@ use git2::{Index, IndexEntry, Oid, Repository};
 use super::refresh::{index_written, racy, stat_matches};
 use super::{sha256_file, Pointer, POINTER_SIZE_LIMIT};
 use crate::error::{HfGitError, Result};
+use crate::platform::path_from_bytes;
 
 /// One checkout of the repository: where its own git files and its work tree are.
 #[derive(Debug, Clone)]
@@ -67,7 +66,7 @@ pub fn checkouts(repo: &Repository) -> Result<Vec<Checkout>> {
         }
         let workdir = fs::read(git_dir.join("gitdir"))
             .ok()
-            .map(|text| PathBuf::from(OsStr::from_bytes(text.trim_ascii_end())))
+            .map(|text| path_from_bytes(text.trim_ascii_end()).into_owned())
             .map(|dot_git| {
                 if dot_git.is_relative() {
                     git_dir.join(dot_git)
@@ -124,7 +123,7 @@ impl CheckoutState {
             return false;
         };
         let stage = (entry.flags >> 12) & 0x3;
-        let path = workdir.join(OsStr::from_bytes(&entry.path));
+        let path = workdir.join(path_from_bytes(&entry.path));
         let Ok(meta) = fs::symlink_metadata(&path) else {
             return false;
         };
@@ -145,7 +144,7 @@ impl CheckoutState {
     /// The work-tree path of `entry`, if this checkout has a work tree.
     pub fn path_of(&self, entry: &IndexEntry) -> Option<PathBuf> {
         let workdir = self.checkout.workdir.as_ref()?;
-        Some(workdir.join(OsStr::from_bytes(&entry.path)))
+        Some(workdir.join(path_from_bytes(&entry.path)))
     }
 }
 

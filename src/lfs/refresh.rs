@@ -8,7 +8,6 @@
 //! pass, which they need anyway), and give libgit2 entries whose stat data matches.
 
 use std::fs::{self, Metadata};
-use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 use git2::{Index, IndexEntry, Repository};
@@ -16,6 +15,7 @@ use git2::{Index, IndexEntry, Repository};
 use super::attribute_source::WorkTreeAttributes;
 use super::{Pointer, POINTER_SIZE_LIMIT};
 use crate::error::Result;
+use crate::platform::MetadataExt;
 
 /// An LFS index entry whose work-tree file has other stat data than the entry records.
 pub struct StaleLfsEntry {

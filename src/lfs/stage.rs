@@ -11,7 +11,6 @@
 use std::collections::{BTreeSet, HashMap};
 use std::fs::{self, Metadata};
 use std::io::{Read, Write};
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use git2::{Index, IndexEntry, IndexTime, Repository};
@@ -22,6 +21,7 @@ use super::refresh::stale_lfs_entries;
 use super::{track_line, LfsStore};
 use crate::error::{HfGitError, Result};
 use crate::parallel::{map_in_parallel, Progress};
+use crate::platform::{MetadataExt, PermissionsExt};
 use crate::progress::{Monitor, Phase};
 use crate::repo::pathspec::Pathspecs;
 

@@ -118,6 +118,13 @@ impl LfsStore {
         fs::metadata(self.object_path(oid)).is_ok_and(|meta| meta.is_file() && meta.len() == size)
     }
 
+    /// Where downloads in ranges keep their parts between runs (git-lfs resumes downloads from
+    /// the same directory). Never swept: a partial download is resumed, or replaced by the next
+    /// download of its object.
+    pub fn incomplete_dir(&self) -> PathBuf {
+        self.root.join("incomplete")
+    }
+
     /// A new, empty file in [`Self::tmp_dir`] for a download to write into before
     /// [`Self::insert_verified`]; being on the store's file system, it can be renamed into place.
     pub fn create_temp(&self) -> LfsResult<(File, PathBuf)> {
@@ -172,6 +179,26 @@ impl LfsStore {
                 expected: *expected,
                 actual_oid: actual.oid,
                 actual_size: actual.size,
+            });
+        }
+        self.place(temp, expected)
+    }
+
+    /// Move a received file into place when `received` (its hash and length, taken while it was
+    /// written) is what `expected` promises; otherwise delete it and report the mismatch. The
+    /// file at `temp` is used up either way.
+    pub fn insert_hashed(
+        &self,
+        temp: &Path,
+        expected: &Pointer,
+        received: &Pointer,
+    ) -> LfsResult<()> {
+        let temp = TempPath::new(temp.to_path_buf());
+        if received != expected {
+            return Err(LfsError::ObjectMismatch {
+                expected: *expected,
+                actual_oid: received.oid,
+                actual_size: received.size,
             });
         }
         self.place(temp, expected)

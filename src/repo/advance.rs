@@ -16,8 +16,17 @@
 //!    pointers on purpose elsewhere (`clone(lfs=False)`, an include list) stay pointers.
 //!
 //! The caller holds the index lock ([`super::lock::lock_index`]) for all of it.
+//!
+//! Step 5 can be cut short (Ctrl-C, a kill) after the branch moved: the work tree then holds
+//! pointer text where a model file belongs, and nothing looks wrong (the index matches the
+//! pointers, a second pull is "up to date"). So the paths a checkout is about to write are
+//! recorded in `.git/hfgit-lfs-pending` before step 3 and struck off once written out; the next
+//! call that moves the work tree (pull, checkout, reset, restore) writes out what is still
+//! recorded before anything else.
 
 use std::collections::BTreeSet;
+use std::fs;
+use std::path::PathBuf;
 
 use git2::{Oid, Repository};
 use secrecy::SecretString;
@@ -108,6 +117,9 @@ pub(super) struct LfsFollow {
     /// `None`: no LFS file is downloaded (`GIT_LFS_SKIP_SMUDGE`, or no remote to ask).
     download: Option<(PathFilter, LfsEndpoint)>,
     config: TransferConfig,
+    /// Whether [`Self::prepare`] wrote out files an interrupted checkout had left as pointers
+    /// (the index changed then: a caller holding an [`super::lock::IndexStamp`] reads it again).
+    pub(super) finished_pending: bool,
 }
 
 impl LfsFollow {
@@ -134,13 +146,33 @@ impl LfsFollow {
             )),
             _ => None,
         };
-        Ok(Self {
+        let mut follow = Self {
             download,
             config: TransferConfig {
                 concurrency: concurrency.max(1),
                 ..TransferConfig::default()
             },
-        })
+            finished_pending: false,
+        };
+        follow.finished_pending = follow.finish_pending(repo, monitor)?;
+        Ok(follow)
+    }
+
+    /// Write out the LFS files an interrupted checkout left as pointers (see the module docs).
+    /// Without downloads (`GIT_LFS_SKIP_SMUDGE`, no remote) the record is kept for later.
+    /// Returns whether there was anything to write.
+    fn finish_pending(&self, repo: &Repository, monitor: &Monitor) -> Result<bool> {
+        let pending = read_pending(repo);
+        if pending.is_empty() || self.download.is_none() {
+            return Ok(false);
+        }
+        let head = match repo.head().ok().and_then(|head| head.peel_to_tree().ok()) {
+            Some(tree) => tree,
+            None => return write_pending(repo, &BTreeSet::new()).map(|()| false),
+        };
+        self.fetch(repo, &head, &pending, monitor)?;
+        self.smudge(repo, &pending, monitor)?;
+        Ok(true)
     }
 
     /// Download the objects of the LFS pointers `tree` has at `paths` that the settings select
@@ -153,6 +185,13 @@ impl LfsFollow {
         monitor: &Monitor,
     ) -> Result<()> {
         if let Some((filter, endpoint)) = &self.download {
+            let paths: Vec<&String> = paths.into_iter().collect();
+            let mut pending = read_pending(repo);
+            let before = pending.len();
+            pending.extend(paths.iter().map(|path| (*path).clone()));
+            if pending.len() != before {
+                write_pending(repo, &pending)?;
+            }
             fetch_objects_for_checkout(
                 repo,
                 tree,
@@ -185,9 +224,53 @@ impl LfsFollow {
                 &self.config,
                 monitor,
             )?;
+            let mut pending = read_pending(repo);
+            let before = pending.len();
+            pending.retain(|path| !paths.contains(path));
+            if pending.len() != before {
+                write_pending(repo, &pending)?;
+            }
         }
         write_empty_files(repo)
     }
+}
+
+fn pending_path(repo: &Repository) -> PathBuf {
+    repo.path().join("hfgit-lfs-pending")
+}
+
+/// The recorded paths (one per line); none when there is no record or it cannot be read.
+pub(super) fn read_pending(repo: &Repository) -> BTreeSet<String> {
+    fs::read_to_string(pending_path(repo))
+        .map(|text| {
+            text.lines()
+                .filter(|line| !line.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Replace the record with `paths` (removing it when empty), through a rename so that a kill
+/// leaves the old record or the new one, never half of one.
+fn write_pending(repo: &Repository, paths: &BTreeSet<String>) -> Result<()> {
+    let path = pending_path(repo);
+    if paths.is_empty() {
+        return match fs::remove_file(&path) {
+            Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
+                Err(HfGitError::io_at("removing", &path, err))
+            }
+            _ => Ok(()),
+        };
+    }
+    let staged = repo.path().join("hfgit-lfs-pending.tmp");
+    let mut text = String::new();
+    for line in paths {
+        text.push_str(line);
+        text.push('\n');
+    }
+    fs::write(&staged, text).map_err(|e| HfGitError::io_at("writing", &staged, e))?;
+    fs::rename(&staged, &path).map_err(|e| HfGitError::io_at("writing", &path, e))
 }
 
 /// Refuse when a file the move rewrites has uncommitted changes, or an untracked file is where

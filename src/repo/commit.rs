@@ -2,8 +2,6 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::fs;
-use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use git2::{Repository, Signature};
@@ -14,6 +12,7 @@ use super::snapshot::{CopyKind, FileStat, Snapshot, SnapshotCopy, SnapshotEntry}
 use super::stage::{stage_changes, stage_work_tree, WorkTreeChanges};
 use crate::error::{HfGitError, Result};
 use crate::lfs::stage::LfsStaging;
+use crate::platform::MetadataExt;
 use crate::progress::Monitor;
 
 pub struct CommitRequest {
@@ -319,7 +318,7 @@ fn only_these_paths(
         .map(|entry| entry.path)
         .collect();
     for path in dropped {
-        selected.remove_path(Path::new(std::ffi::OsStr::from_bytes(&path)))?;
+        selected.remove_path(&crate::platform::path_from_bytes(&path))?;
     }
     for entry in index.iter() {
         let stage = (entry.flags >> 12) & 0x3;

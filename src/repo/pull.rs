@@ -16,7 +16,7 @@ use git2::{Oid, Repository};
 use secrecy::SecretString;
 use url::Url;
 
-use super::advance::{advance_branch, LfsSource};
+use super::advance::{advance_branch, read_pending, LfsFollow, LfsSource};
 use super::lock::{lock_index, lock_pushes};
 use super::rebase::replay;
 use super::upstream::{remote_spec, resolve_upstream, Upstream};
@@ -70,6 +70,15 @@ pub fn pull(request: PullRequest, monitor: &Monitor) -> Result<PullOutcome> {
         token,
         concurrency: 8,
     };
+    if !read_pending(&repo).is_empty() {
+        // A checkout cut short earlier left LFS files as pointers: write them out first, so that
+        // "already up to date" also means the work tree holds the files.
+        let again = LfsSource {
+            token: lfs.token.clone(),
+            ..lfs
+        };
+        LfsFollow::prepare(&repo, Some(again), monitor)?;
+    }
     let outcome = integrate(&repo, &upstream, fetched, request.rebase, lfs, monitor)?;
     monitor.report(Phase::Done, 1, 1, monitor.snapshot().bytes);
     Ok(outcome)

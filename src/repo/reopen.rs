@@ -83,7 +83,9 @@ pub fn reopen_clone(request: ReopenRequest, monitor: &Monitor) -> Result<Option<
     ));
     if let Some(revision) = &request.revision {
         if !is_at(&repo, revision) {
-            monitor.notice(format!(
+            // A warning, not a notice: a notebook shows warnings, and a user who changed the
+            // revision in the clone cell would otherwise train on the old one unawares.
+            monitor.warning(format!(
                 "the existing clone is not at revision '{revision}' and was not switched to it: \
                  repo.checkout({revision:?}) does that"
             ));

@@ -99,6 +99,9 @@ pub fn reset(request: ResetRequest, monitor: &Monitor) -> Result<(Oid, Oid)> {
                 lfs.as_ref().map(|lfs| lfs.source(request.lfs_concurrency)),
                 monitor,
             )?;
+            if follow.finished_pending {
+                stamp = IndexStamp::read(&repo)?;
+            }
             follow.fetch(&repo, &target.tree()?, &rewritten, monitor)?;
             stamp.ensure_unchanged(&repo)?;
             let mut checkout = checkout_with_progress(monitor);

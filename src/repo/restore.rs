@@ -54,7 +54,7 @@ pub fn restore(request: RestoreRequest, monitor: &Monitor) -> Result<Vec<String>
         })?
         .to_path_buf();
     let _index = lock_index(&repo)?;
-    let stamp = IndexStamp::read(&repo)?;
+    let mut stamp = IndexStamp::read(&repo)?;
     let mut index = repo.index()?;
     let pathspecs = Pathspecs::new(&workdir, &index, &request.paths)?;
     let (source, source_name) = match &request.revision {
@@ -89,6 +89,9 @@ pub fn restore(request: RestoreRequest, monitor: &Monitor) -> Result<Vec<String>
         lfs.as_ref().map(|lfs| lfs.source(request.lfs_concurrency)),
         monitor,
     )?;
+    if follow.finished_pending {
+        stamp = IndexStamp::read(&repo)?;
+    }
     follow.fetch(&repo, &source, &matched, monitor)?;
     stamp.ensure_unchanged(&repo)?;
     let mut checkout = checkout_with_progress(monitor);

@@ -25,7 +25,6 @@
 use std::collections::{BTreeSet, HashMap};
 use std::fs::{self, Metadata};
 use std::io;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -33,6 +32,7 @@ use git2::{IndexEntry, Repository};
 
 use super::pathspec::Pathspecs;
 use crate::error::{HfGitError, Result};
+use crate::platform::MetadataExt;
 
 /// The stat data git keeps per index entry, at full width.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -12,7 +12,6 @@
 
 use std::collections::HashMap;
 use std::fs;
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use git2::{Index, IndexEntry, Repository, Status, StatusOptions};
@@ -204,7 +203,9 @@ fn stage_one(repo: &Repository, workdir: &Path, file: &PlainFile) -> Result<Inde
     if meta.file_type().is_symlink() {
         let target =
             fs::read_link(&full).map_err(|e| HfGitError::io_at("reading the link", &full, e))?;
-        let blob = repo.blob(target.as_os_str().as_bytes())?;
+        let blob = repo
+            .blob(target.as_os_str().as_encoded_bytes())
+            .map_err(|e| object_write_error(repo, e, &full))?;
         let mut entry = index_entry(path, &meta, blob);
         entry.mode = 0o120000;
         return Ok(entry);
@@ -212,11 +213,13 @@ fn stage_one(repo: &Repository, workdir: &Path, file: &PlainFile) -> Result<Inde
     let blob = if file.unfiltered {
         // At most HUB_TEXT_LIMIT bytes: anything larger was claimed by LFS.
         let content = fs::read(&full).map_err(|e| HfGitError::io_at("reading", &full, e))?;
-        repo.blob(&content)?
+        repo.blob(&content)
+            .map_err(|e| object_write_error(repo, e, &full))?
     } else if file.source.is_some() {
         filtered_blob(repo, &full, Path::new(path))?
     } else {
-        repo.blob_path(&full)?
+        repo.blob_path(&full)
+            .map_err(|e| object_write_error(repo, e, &full))?
     };
     Ok(index_entry(path, &meta, blob))
 }
@@ -226,7 +229,38 @@ pub(crate) fn filtered_blob(repo: &Repository, source: &Path, as_path: &Path) ->
     let mut file = fs::File::open(source).map_err(|e| HfGitError::io_at("reading", source, e))?;
     let mut writer = repo.blob_writer(Some(as_path))?;
     std::io::copy(&mut file, &mut writer).map_err(|e| HfGitError::io_at("reading", source, e))?;
-    Ok(writer.commit()?)
+    writer
+        .commit()
+        .map_err(|e| object_write_error(repo, e, source))
+}
+
+/// libgit2 reports a failed loose-object write (a full disk, a read-only `.git`) with no message
+/// of its own ("no error"), and errno is gone by the time it returns. So the object directory is
+/// asked directly: a probe file there gives the real OS error, and a probe that fits while the
+/// object did not means the disk has less room than the file needs.
+fn object_write_error(repo: &Repository, error: git2::Error, path: &Path) -> HfGitError {
+    if error.class() != git2::ErrorClass::None && error.message() != "no error" {
+        return error.into();
+    }
+    let objects = repo.commondir().join("objects");
+    let probe = objects.join(format!(".hfgit-probe-{}", std::process::id()));
+    let written = fs::File::create(&probe).and_then(|mut file| {
+        use std::io::Write;
+        file.write_all(&[0; 4096])?;
+        file.sync_all()
+    });
+    let _ = fs::remove_file(&probe);
+    let cause = match written {
+        Err(cause) => cause,
+        Ok(()) => {
+            let needed = fs::metadata(path).map(|meta| meta.len()).unwrap_or(0);
+            match crate::platform::free_space(&objects) {
+                Some(free) if free < needed => std::io::Error::from_raw_os_error(libc::ENOSPC),
+                _ => return error.into(),
+            }
+        }
+    };
+    HfGitError::io_at("storing the git object of", path, cause)
 }
 
 #[cfg(test)]

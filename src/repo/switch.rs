@@ -146,8 +146,11 @@ fn switch_to(
     )?;
     // The look above may have refreshed the index; nobody else may change it from here on
     // (git, which does not know hfgit's lock, is caught by the stamp).
-    let stamp = IndexStamp::read(repo)?;
+    let mut stamp = IndexStamp::read(repo)?;
     let follow = LfsFollow::prepare(repo, lfs.map(|lfs| lfs.source(lfs_concurrency)), monitor)?;
+    if follow.finished_pending {
+        stamp = IndexStamp::read(repo)?;
+    }
     if let Some(to) = &to {
         follow.fetch(repo, &to.tree()?, &changed, monitor)?;
     }

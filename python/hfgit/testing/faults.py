@@ -47,12 +47,14 @@ class FaultAction:
     status: int | None
     #: Serve the request first (a push is applied), then close without sending the reply.
     after_serving: bool = False
+    #: Serve the request, sending a storage download's body at most this many bytes a second.
+    slowed_to: int | None = None
     headers: HeaderPairs = ()
     body: str | None = None
 
     @property
     def drops_connection(self) -> bool:
-        return self.status is None
+        return self.status is None and self.slowed_to is None
 
 
 @dataclass
@@ -149,6 +151,14 @@ class HubFaults:
         """Serve the next `count` matching requests, then close the connection instead of
         sending the reply: the request took effect (a push landed) but the client never hears."""
         self._queue(count, FaultAction(None, after_serving=True), path_contains)
+
+    def slow_next(self, count: int = 1, rate: int = 1, path_contains: str | None = None) -> None:
+        """Serve the next `count` matching requests, but send a storage download's body at
+        `rate` bytes a second: one slow connection among fast ones, as a CDN edge that is
+        congested or a TCP connection backing off after losses."""
+        if isinstance(rate, bool) or not isinstance(rate, int) or rate <= 0:
+            raise ValueError(f"rate must be a positive number of bytes per second, not {rate!r}")
+        self._queue(count, FaultAction(None, slowed_to=rate), path_contains)
 
     def clear(self) -> None:
         """Forget every queued fault and reset the latency to 0."""

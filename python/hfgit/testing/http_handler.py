@@ -267,6 +267,8 @@ class HubRequestHandler(BaseHTTPRequestHandler):
     server: HubHTTPServer
     _status: int | None = None
     _unrecorded: RequestRecord | None = None
+    #: Bytes per second a storage download is sent at, set by a `slow_next` fault.
+    slowed_to: int | None = None
     request_body_consumed: bool = True
 
     def setup(self) -> None:
@@ -296,6 +298,7 @@ class HubRequestHandler(BaseHTTPRequestHandler):
     def _dispatch(self) -> None:
         context = self.server.context
         self._status = None
+        self.slowed_to = None
         self.request_body_consumed = not self.has_body()
         path, _, query = self.path.partition("?")
         identity = context.tokens.identify(self.headers.get("Authorization"))
@@ -306,6 +309,7 @@ class HubRequestHandler(BaseHTTPRequestHandler):
             status=None,
             authorization=identity.scheme,
             token_scope=identity.scope,
+            range=self.headers.get("Range"),
             user_agent=self.headers.get("User-Agent"),
             via=self.headers.get("Via"),
             received=time.monotonic(),
@@ -321,6 +325,9 @@ class HubRequestHandler(BaseHTTPRequestHandler):
             if latency:
                 time.sleep(latency)
             fault = context.faults.take(self.path)
+            if fault is not None and fault.slowed_to is not None:
+                self.slowed_to = fault.slowed_to
+                fault = None
             if fault is not None and fault.after_serving:
                 self._serve_without_reply(path, query, identity)
                 return

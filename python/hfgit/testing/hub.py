@@ -82,9 +82,20 @@ class LocalHub:
     and must not receive credentials (`storage_authorization_seen`). An upload batch that
     offers `multipart` gets multipart actions when some object needing upload is at least
     `multipart_threshold` bytes; parts are `multipart_chunk_size` bytes. Both may be changed
-    at any time, like `lfs_action_expires_in` (seconds before LFS actions expire). Faults can
-    be injected by object content (`hfgit.testing.magic_content`) or repo name (see
+    at any time, like `lfs_action_expires_in` (seconds before LFS actions expire; a storage
+    URL used later is answered 403) and the storage knobs below. Faults can be injected by
+    object content (`hfgit.testing.magic_content`) or repo name (see
     `hfgit.testing.lfs_faults`).
+
+    Storage knobs, for download and network tests: `max_whole_download` (bytes) makes storage
+    refuse (400) any GET that would answer more than that, as the Hub serves objects over
+    50 GB only in Range requests; `storage_rate_limit` (bytes per second) caps every storage
+    request in either direction, like a CDN's per-connection cap; `storage_ignores_range`
+    answers every GET with 200 and the whole object; `multipart_resume` makes a new upload
+    batch for an object whose multipart upload is unfinished hand out new URLs for the same
+    upload, so the parts already sent count (otherwise every batch starts a new upload).
+    Storage GETs carry an `ETag` made from the stored file's modification time and size. These
+    knobs are LFS storage's only: the Xet CAS (see `xet_available`) has none of them.
     """
 
     def __init__(
@@ -95,6 +106,10 @@ class LocalHub:
         multipart_threshold: int = DEFAULT_MULTIPART_THRESHOLD,
         multipart_chunk_size: int = DEFAULT_MULTIPART_CHUNK_SIZE,
         lfs_action_expires_in: int = DEFAULT_LFS_EXPIRES_IN,
+        max_whole_download: int | None = None,
+        storage_rate_limit: int | None = None,
+        storage_ignores_range: bool = False,
+        multipart_resume: bool = False,
         username: str = "localhub-user",
         fullname: str = "LocalHub User",
     ) -> None:
@@ -102,6 +117,10 @@ class LocalHub:
             multipart_threshold=_checked_int("multipart_threshold", multipart_threshold, 0),
             multipart_chunk_size=_checked_int("multipart_chunk_size", multipart_chunk_size, 1),
             expires_in=_checked_int("lfs_action_expires_in", lfs_action_expires_in, 1),
+            max_whole_download=_checked_optional("max_whole_download", max_whole_download),
+            storage_rate_limit=_checked_optional("storage_rate_limit", storage_rate_limit),
+            storage_ignores_range=bool(storage_ignores_range),
+            multipart_resume=bool(multipart_resume),
         )
         git = find_git_tools()
         if root is None:
@@ -346,6 +365,42 @@ class LocalHub:
         self._lfs_settings.expires_in = _checked_int("lfs_action_expires_in", seconds, 1)
 
     @property
+    def max_whole_download(self) -> int | None:
+        """Most bytes one storage GET may answer (None: no limit); see the class docs."""
+        return self._lfs_settings.max_whole_download
+
+    @max_whole_download.setter
+    def max_whole_download(self, size: int | None) -> None:
+        self._lfs_settings.max_whole_download = _checked_optional("max_whole_download", size)
+
+    @property
+    def storage_rate_limit(self) -> int | None:
+        """Bytes per second each storage request may move (None: no limit)."""
+        return self._lfs_settings.storage_rate_limit
+
+    @storage_rate_limit.setter
+    def storage_rate_limit(self, rate: int | None) -> None:
+        self._lfs_settings.storage_rate_limit = _checked_optional("storage_rate_limit", rate)
+
+    @property
+    def storage_ignores_range(self) -> bool:
+        """Whether storage GETs ignore `Range` and send the whole object with 200."""
+        return self._lfs_settings.storage_ignores_range
+
+    @storage_ignores_range.setter
+    def storage_ignores_range(self, ignore: bool) -> None:
+        self._lfs_settings.storage_ignores_range = bool(ignore)
+
+    @property
+    def multipart_resume(self) -> bool:
+        """Whether a renewed upload batch continues an unfinished multipart upload."""
+        return self._lfs_settings.multipart_resume
+
+    @multipart_resume.setter
+    def multipart_resume(self, resume: bool) -> None:
+        self._lfs_settings.multipart_resume = bool(resume)
+
+    @property
     def lfs_bearer_accepted(self) -> bool:
         """Whether the LFS batch and verify endpoints accept `Bearer` credentials (default
         True, as the Hub does); False answers them 401, like a server that only knows Basic."""
@@ -456,3 +511,7 @@ def _checked_int(name: str, value: int, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, not {value!r}")
     return value
+
+
+def _checked_optional(name: str, value: int | None) -> int | None:
+    return None if value is None else _checked_int(name, value, 1)

@@ -27,7 +27,7 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode
@@ -78,11 +78,21 @@ _OPERATION_METHODS = {
 
 @dataclass
 class LfsSettings:
-    """Knobs a test may change while the hub runs (read by request threads per batch)."""
+    """Knobs a test may change while the hub runs (read by request threads per request)."""
 
     multipart_threshold: int
     multipart_chunk_size: int
     expires_in: int
+    max_whole_download: int | None = None
+    """Storage GETs may answer at most this many bytes: a whole-object GET of a bigger object,
+    or a longer Range, is refused (the Hub serves objects over 50 GB only in ranges)."""
+    storage_rate_limit: int | None = None
+    """Bytes per second each storage request may move, in either direction (a CDN's cap)."""
+    storage_ignores_range: bool = False
+    """Storage GETs answer 200 with the whole object whatever Range they carry."""
+    multipart_resume: bool = False
+    """A new upload batch for an object whose multipart upload is unfinished hands out fresh
+    part URLs for that same upload (as S3 allows), so the parts already sent still count."""
     bearer_accepted: bool = True
 
 
@@ -137,6 +147,24 @@ class UrlSigner:
         return hmac.new(self._key, message, hashlib.sha256).hexdigest()
 
 
+class OpenUploads:
+    """Multipart uploads handed out and not completed yet, per (repo, oid, chunk size)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ids: dict[tuple[str, str, int], str] = {}
+
+    def get_or_start(self, key: tuple[str, str, int], reuse: bool) -> str:
+        with self._lock:
+            if not reuse or key not in self._ids:
+                self._ids[key] = secrets.token_hex(8)
+            return self._ids[key]
+
+    def finish(self, key: tuple[str, str, int]) -> None:
+        with self._lock:
+            self._ids.pop(key, None)
+
+
 @dataclass
 class LfsContext:
     """Everything the LFS endpoints share across request threads."""
@@ -146,6 +174,7 @@ class LfsContext:
     signer: UrlSigner = field(default_factory=UrlSigner)
     counters: FaultCounters = field(default_factory=FaultCounters)
     authorization_seen: AuthorizationSightings = field(default_factory=AuthorizationSightings)
+    open_uploads: OpenUploads = field(default_factory=OpenUploads)
 
 
 # ---------------------------------------------------------------------- helpers
@@ -420,9 +449,13 @@ def _download_action(
 def _multipart_action(
     handler: HubRequestHandler, request: RepoRequest, oid: str, size: int
 ) -> dict[str, Any]:
-    settings = handler.server.context.lfs.settings
+    lfs = handler.server.context.lfs
+    settings = lfs.settings
     chunk_size = max(settings.multipart_chunk_size, part_count(size, MAX_PARTS), 1)
-    extra = [("upload", secrets.token_hex(8)), ("chunk", str(chunk_size))]
+    key = (_repo_key(request), oid, chunk_size)
+    upload_id = lfs.open_uploads.get_or_start(key, settings.multipart_resume)
+    # S3 names the upload `uploadId` in its part URLs; clients may compare it across batches.
+    extra = [("uploadId", upload_id), ("chunk", str(chunk_size))]
     header = {"chunk_size": str(chunk_size)}
     for number in range(1, part_count(size, chunk_size) + 1):
         path = f"/_lfs_storage/{oid}/parts/{number}"
@@ -629,7 +662,7 @@ def _serve_upload(handler: HubRequestHandler, target: _StorageTarget) -> None:
 
 
 def _serve_part(handler: HubRequestHandler, target: _StorageTarget) -> None:
-    chunk_text, upload_id = target.params.get("chunk", ""), target.params.get("upload", "")
+    chunk_text, upload_id = target.params.get("chunk", ""), target.params.get("uploadId", "")
     number = target.part or 0
     if not chunk_text.isdigit() or int(chunk_text) <= 0:
         _storage_error(handler, 403, "the storage URL does not allow this")
@@ -686,11 +719,12 @@ def _serve_complete(handler: HubRequestHandler, target: _StorageTarget) -> None:
     store = _store(handler)
     try:
         store.complete_multipart(
-            target.params.get("upload", ""), target.oid, target.size, int(chunk_text), parts
+            target.params.get("uploadId", ""), target.oid, target.size, int(chunk_text), parts
         )
     except StorageError as exc:
         send_message(handler, exc.status, exc.message, content_type="application/json")
         return
+    handler.server.context.lfs.open_uploads.finish((target.repo, target.oid, int(chunk_text)))
     store.add_to_repo(target.repo_id, target.repo_type, target.oid)
     send_json(
         handler, 200, {"oid": target.oid, "size": target.size}, content_type="application/json"
@@ -699,7 +733,11 @@ def _serve_complete(handler: HubRequestHandler, target: _StorageTarget) -> None:
 
 def _receive(handler: HubRequestHandler, consume: Callable[[Iterable[bytes]], None]) -> bool:
     """Feed the request body to `consume`; on StorageError answer it and return False."""
-    body: Iterable[bytes] = handler.iter_body(STORAGE_BLOCK) if handler.has_body() else ()
+    rate = handler.server.context.lfs.settings.storage_rate_limit
+    block = _paced_block(rate)
+    body: Iterable[bytes] = handler.iter_body(block) if handler.has_body() else ()
+    if rate is not None:
+        body = _paced(body, rate)
     try:
         consume(body)
     except StorageError as exc:
@@ -713,6 +751,7 @@ def _store(handler: HubRequestHandler) -> LfsStore:
 
 
 def _serve_download(handler: HubRequestHandler, target: _StorageTarget) -> None:
+    settings = handler.server.context.lfs.settings
     lfs = handler.server.context.lfs
     try:
         lfs.store.materialize(target.oid)  # an object that arrived through Xet: the bridge
@@ -725,20 +764,38 @@ def _serve_download(handler: HubRequestHandler, target: _StorageTarget) -> None:
         send_message(handler, 404, "Object does not exist", content_type="application/json")
         return
     with source:
-        size = os.fstat(source.fileno()).st_size
-        requested = _parse_range(handler.headers.get("Range"), size)
+        stat = os.fstat(source.fileno())
+        size = stat.st_size
+        # Like a web server's: the file's identity, not its content (which the oid names).
+        etag = f'"{stat.st_mtime_ns:x}-{size:x}"'
+        header = None if settings.storage_ignores_range else handler.headers.get("Range")
+        requested = _parse_range(header, size)
         if requested == "unsatisfiable":
             handler.send_text(
                 416, "", [("Content-Range", f"bytes */{size}")], content_type="text/plain"
             )
             return
         start, end = requested if isinstance(requested, tuple) else (0, size)
+        limit = settings.max_whole_download
+        if limit is not None and end - start > limit:
+            what = "a range" if isinstance(requested, tuple) else "the whole object"
+            send_message(
+                handler,
+                400,
+                f"LocalHub serves at most {limit} bytes per GET (max_whole_download), and "
+                f"{what} is {end - start} bytes: request it in Range requests of at most "
+                f"{limit} bytes",
+                content_type="application/json",
+            )
+            return
         name = magic_name(target.oid)
         drop = name == "storage-download-drop" and lfs.counters.first((name, target.repo))
         handler.send_response(206 if isinstance(requested, tuple) else 200)
         handler.send_header("Content-Type", "application/octet-stream")
         handler.send_header("Content-Length", str(end - start))
-        handler.send_header("Accept-Ranges", "bytes")
+        handler.send_header("ETag", etag)
+        if not settings.storage_ignores_range:
+            handler.send_header("Accept-Ranges", "bytes")
         if isinstance(requested, tuple):
             handler.send_header("Content-Range", f"bytes {start}-{end - 1}/{size}")
         if drop:
@@ -754,16 +811,50 @@ def _serve_download(handler: HubRequestHandler, target: _StorageTarget) -> None:
                 data[0] ^= 0xFF
             handler.wfile.write(bytes(data))
         else:
-            _send_file(handler, source, start, count)
+            rates = [r for r in (settings.storage_rate_limit, handler.slowed_to) if r is not None]
+            _send_file(handler, source, start, count, min(rates, default=None))
 
 
-def _send_file(handler: HubRequestHandler, source: IO[bytes], start: int, count: int) -> None:
+def _send_file(
+    handler: HubRequestHandler, source: IO[bytes], start: int, count: int, rate: int | None
+) -> None:
     if count <= 0:
         return
     try:
-        handler.connection.sendfile(source, start, count)
+        if rate is None:
+            handler.connection.sendfile(source, start, count)
+            return
+        block = _paced_block(rate)
+        began = time.monotonic()
+        sent = 0
+        while sent < count:
+            sent += handler.connection.sendfile(source, start + sent, min(block, count - sent))
+            _pace(began, sent, rate)
     except OSError:
         handler.close_connection = True  # the client went away mid-download
+
+
+def _paced_block(rate: int | None) -> int:
+    """Block size for a paced transfer: about 20 blocks a second, so the rate is smooth."""
+    if rate is None:
+        return STORAGE_BLOCK
+    return max(16 * 1024, min(STORAGE_BLOCK, rate // 20))
+
+
+def _pace(began: float, moved: int, rate: int) -> None:
+    """Sleep until `moved` bytes since `began` are within `rate` bytes per second."""
+    ahead = began + moved / rate - time.monotonic()
+    if ahead > 0:
+        time.sleep(ahead)
+
+
+def _paced(blocks: Iterable[bytes], rate: int) -> Iterator[bytes]:
+    began = time.monotonic()
+    moved = 0
+    for block in blocks:
+        yield block
+        moved += len(block)
+        _pace(began, moved, rate)
 
 
 def _parse_range(header: str | None, size: int) -> tuple[int, int] | str | None:

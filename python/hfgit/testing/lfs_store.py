@@ -110,6 +110,10 @@ class LfsStore:
         `<xet hash> <size>` (from the shard that declared it)."""
         self.reconstruct: Callable[[str, int, Path], None] | None = None
         """Set by the Xet side: writes a Xet file's bytes (hash, size) to a path."""
+        self._bridge_lock = threading.Lock()
+        """One reconstruction at a time: the parallel Range GETs of one download all wait for
+        the same file, so they see one ETag (a second copy renamed over the first would change
+        it between ranges)."""
         self._repos = repos
         for directory in (self.objects_root, self.tmp_root, self.multipart_root, self.xet_root):
             directory.mkdir(parents=True, exist_ok=True)
@@ -149,10 +153,13 @@ class LfsStore:
         if found is None or self.reconstruct is None:
             return
         xet_hash, size = found
-        with self._temp_file(f"{oid[:16]}-", ".bridge") as (out, temp):
-            out.close()
-            self.reconstruct(xet_hash, size, temp)
-            self._install(temp, oid)
+        with self._bridge_lock:
+            if self.object_path(oid).is_file():
+                return  # another request reconstructed it meanwhile
+            with self._temp_file(f"{oid[:16]}-", ".bridge") as (out, temp):
+                out.close()
+                self.reconstruct(xet_hash, size, temp)
+                self._install(temp, oid)
 
     def object_size(self, oid: str) -> int | None:
         try:

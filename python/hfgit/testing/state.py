@@ -30,7 +30,8 @@ class RequestRecord:
     `status` is the status LocalHub answered with, or None when it sent no response (a dropped
     connection, or a client that went away). `authorization` is only the scheme ("Basic",
     "Bearer", or "unsupported"), never the credentials. `token_scope` is the scope of the token
-    when it was valid, else None. `user_agent` and `via` are those request headers as received
+    when it was valid, else None. `range` is the request's Range header, if it had one.
+    `user_agent` and `via` are those request headers as received
     (None when absent): a forwarding proxy adds `Via`, so a plain-http request that came through
     one says so; a `CONNECT` tunnel leaves no trace here. `received` is `time.monotonic()` when
     the request arrived (so a test can tell how long a client waited before trying again); it
@@ -43,6 +44,7 @@ class RequestRecord:
     status: int | None
     authorization: str | None
     token_scope: str | None
+    range: str | None = None
     user_agent: str | None = None
     via: str | None = None
     received: float = field(default=0.0, compare=False)

@@ -5,11 +5,14 @@
 //! - `remote`: where the LFS API of a git remote lives, and the rule that keeps the token off
 //!   presigned storage URLs;
 //! - `batch`: ask about 100 objects at a time and check the answer's shape;
-//! - `upload` / `multipart` / `download`: the transfers themselves, streamed from and to files
-//!   with bounded buffers, on a small pool of threads (`pool`);
+//! - `upload` / `multipart` / `download` / `ranged`: the transfers themselves, streamed from and to
+//!   files with bounded buffers, on a small pool of threads (`pool`); big downloads in several
+//!   Range requests at once, resumable across runs (`ranged`);
 //! - `mode` / `xet`: the `xet` transfer, offered when the build has it (cargo feature `xet`) and
 //!   the user did not force `basic`; the objects then go to Xet storage through the Hub's crates;
 //! - `retry`: 408/429/5xx and broken connections are retried with backoff, other 4xx are final;
+//! - `lease`: presigned hrefs expire, so every attempt and every part gets one that will not
+//!   before it starts, and a 401/403 from storage is answered with one fresh batch;
 //! - `client`: one HTTP attempt on a shared agent that trusts the same CA bundles as libgit2, with
 //!   the proxy, User-Agent and timeouts of [`crate::net`]; `forward` sends plain-http requests to
 //!   a proxy in absolute form.
@@ -21,10 +24,12 @@ mod batch;
 mod client;
 mod download;
 mod forward;
+mod lease;
 mod mode;
 mod multipart;
 mod pool;
 mod presence;
+mod ranged;
 mod remote;
 mod retry;
 mod tracker;
@@ -55,7 +60,14 @@ use crate::lfs::pointer::Pointer;
 use crate::lfs::store::LfsStore;
 use crate::lfs::work_tree_copies::ObjectSource;
 use crate::progress::{Monitor, Phase};
+use download::DownloadPlan;
 use upload::Context;
+
+pub use ranged::DEFAULT_MAX_WHOLE_DOWNLOAD;
+
+/// The environment variable that sets [`TransferConfig::max_whole_download`] when the caller
+/// leaves it unset: a size in bytes.
+pub const MAX_WHOLE_DOWNLOAD_ENV: &str = "HFGIT_LFS_MAX_WHOLE_DOWNLOAD";
 
 /// How a transfer run behaves.
 #[derive(Debug, Clone)]
@@ -70,6 +82,10 @@ pub struct TransferConfig {
     pub initial_backoff: Duration,
     /// The longest wait between attempts (a server's `Retry-After` may ask for up to 60 s).
     pub max_backoff: Duration,
+    /// Objects bigger than this many bytes are downloaded only in Range requests of at most this
+    /// size, whatever else is chosen: the Hub serves objects over 50 GB in no other way. `None`:
+    /// [`MAX_WHOLE_DOWNLOAD_ENV`] if set, else [`DEFAULT_MAX_WHOLE_DOWNLOAD`] (50·10⁹).
+    pub max_whole_download: Option<u64>,
     /// How long one request may wait in all for the Hub's rate limits (429) to lift; `None`:
     /// `HFGIT_RATE_LIMIT_MAX_WAIT` seconds, else 5 minutes (see [`crate::net::rate_limit`]).
     pub rate_limit_max_wait: Option<Duration>,
@@ -85,6 +101,7 @@ impl Default for TransferConfig {
             max_attempts: 5,
             initial_backoff: Duration::from_secs(1),
             max_backoff: Duration::from_secs(8),
+            max_whole_download: None,
             rate_limit_max_wait: None,
             transfer: None,
         }
@@ -109,6 +126,33 @@ impl TransferConfig {
         match self.transfer {
             Some(mode) => Ok(mode),
             None => LfsTransferMode::from_env(),
+        }
+    }
+
+    /// The whole-download limit in force: the field, the environment, or the Hub's 50 GB.
+    fn max_whole_download(&self) -> Result<u64, LfsError> {
+        if let Some(limit) = self.max_whole_download {
+            return Ok(limit.max(1));
+        }
+        let invalid = |value: &str| {
+            LfsError::from(crate::net::InvalidSetting {
+                name: MAX_WHOLE_DOWNLOAD_ENV,
+                detail: format!(
+                    "{MAX_WHOLE_DOWNLOAD_ENV} must be a whole number of bytes greater than 0, \
+                     such as 50000000000, not {value:?}"
+                ),
+            })
+        };
+        match std::env::var(MAX_WHOLE_DOWNLOAD_ENV) {
+            Err(std::env::VarError::NotPresent) => Ok(DEFAULT_MAX_WHOLE_DOWNLOAD),
+            Ok(text) if text.trim().is_empty() => Ok(DEFAULT_MAX_WHOLE_DOWNLOAD),
+            Ok(text) => text
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|limit| *limit > 0)
+                .ok_or_else(|| invalid(&text)),
+            Err(std::env::VarError::NotUnicode(value)) => Err(invalid(&value.to_string_lossy())),
         }
     }
 }
@@ -189,7 +233,9 @@ pub fn upload_restoring(
 }
 
 /// Download every object missing from `store`. Each lands there only after its size and SHA-256
-/// matched the pointer; objects already present are not requested.
+/// matched the pointer; objects already present are not requested. Big objects come in several
+/// Range requests at once, and a download interrupted before resumes from what it left in
+/// `.git/lfs/incomplete/` (see the `ranged` module).
 pub fn download(
     remote: &LfsRemote,
     items: Vec<DownloadItem>,
@@ -197,6 +243,10 @@ pub fn download(
     config: &TransferConfig,
     monitor: &Monitor,
 ) -> Result<TransferSummary, LfsError> {
+    let plan = DownloadPlan {
+        workers: config.concurrency.max(1),
+        max_whole_download: config.max_whole_download()?,
+    };
     let items = distinct(items, |item| item.pointer);
     let tracker = Tracker::new(monitor, Phase::LfsDownload, items.len() as u64);
     let (present, items): (Vec<_>, Vec<_>) = items
@@ -211,7 +261,7 @@ pub fn download(
         transfer: LfsTransferMode::Basic,
     };
     if !items.is_empty() {
-        download::download_all(&ctx, &items, store, config.concurrency)?;
+        download::download_all(&ctx, &items, store, plan)?;
     }
     Ok(summary(&tracker))
 }

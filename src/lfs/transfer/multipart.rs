@@ -4,21 +4,27 @@
 //! There is no action of its own: with the `multipart` transfer, the upload action's `header`
 //! carries `chunk_size` and one presigned PUT URL per part (all-digit keys, the part numbers), and
 //! its `href` is the completion URL. None of those requests carries the token: the URLs authorize
-//! themselves. Parts are independent jobs in the shared worker pool; whichever worker finishes the
-//! last part sends the completion and the verify.
+//! themselves. Up to `concurrency` jobs of the shared worker pool take parts of one object until
+//! none are left; whichever sends the last part sends the completion and the verify.
+//!
+//! The part URLs expire like any action. Before each part they are renewed if they are about to
+//! (and once after a 401/403), with a one-object batch request. A renewal whose URLs carry the same
+//! upload id (`uploadId`, as S3's do) continues the upload with the new URLs; any other starts a new
+//! upload, and every part goes again, since parts of two uploads cannot be completed together.
 
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
+use std::time::Instant;
 
 use serde::Serialize;
 use url::Url;
 
-use super::batch::Action;
+use super::batch::{Action, Operation, Outcome};
 use super::client::{header_text, Method, Outgoing, Payload, LFS_MEDIA_TYPE};
+use super::lease::{with_lease, Lease, Renew};
 use super::remote::short_url;
-use super::retry::{with_retries, Failure};
-use super::upload::{drain, verify, Context};
+use super::retry::Failure;
+use super::upload::{ask_again, drain, part_set, verify, Context};
 use super::UploadItem;
 use crate::lfs::error::LfsError;
 
@@ -104,71 +110,329 @@ pub(crate) fn plan_parts(
     }))
 }
 
-/// One object's multipart upload, shared by the jobs of its parts.
-pub(crate) struct MultipartUpload<'a> {
-    item: &'a UploadItem,
+/// One version of an object's part URLs: from the first batch answer, or from a renewal.
+pub(crate) struct PartSet {
     plan: PartPlan,
     completion: Url,
     verify: Option<Action>,
-    etags: Mutex<Vec<Option<String>>>,
-    remaining: AtomicUsize,
+    /// Which upload the URLs belong to: kept by a renewal that continues the upload, moved on by
+    /// one that started another (whose parts must all be sent again).
+    epoch: u32,
 }
 
-impl<'a> MultipartUpload<'a> {
-    pub(crate) fn new(
-        item: &'a UploadItem,
-        plan: PartPlan,
-        completion: Url,
-        verify: Option<Action>,
-    ) -> Self {
-        let parts = plan.urls.len();
+impl PartSet {
+    pub(crate) fn new(plan: PartPlan, completion: Url, verify: Option<Action>) -> Self {
         Self {
-            item,
             plan,
             completion,
             verify,
-            etags: Mutex::new(vec![None; parts]),
-            remaining: AtomicUsize::new(parts),
+            epoch: 0,
+        }
+    }
+
+    /// The upload these URLs belong to, when they say: S3's part URLs carry `uploadId`, and so
+    /// do LocalHub's; otherwise the completion URL might.
+    fn upload_id(&self) -> Option<String> {
+        self.plan
+            .urls
+            .first()
+            .and_then(upload_id_of)
+            .or_else(|| upload_id_of(&self.completion))
+    }
+
+    /// Whether these URLs carry on the upload `old` belongs to, so the parts sent with `old`
+    /// still count. Without an upload id to compare, they do not: sending the parts again is
+    /// slower, completing with parts of another upload would fail.
+    fn continues(&self, old: &PartSet) -> bool {
+        self.plan.chunk_size == old.plan.chunk_size
+            && self.plan.urls.len() == old.plan.urls.len()
+            && self
+                .upload_id()
+                .is_some_and(|id| old.upload_id().as_ref() == Some(&id))
+    }
+}
+
+fn upload_id_of(url: &Url) -> Option<String> {
+    url.query_pairs()
+        .find(|(name, _)| name.eq_ignore_ascii_case("uploadid") || name == "upload_id")
+        .map(|(_, value)| value.into_owned())
+        .filter(|value| !value.is_empty())
+}
+
+/// `None`: a renewed batch answer says the server has the whole object already.
+type PartLease = Lease<Option<PartSet>>;
+
+/// Renewals that start a new upload and so throw away parts already sent, before giving up: an
+/// upload slower than its URLs' lifetime would otherwise start over for ever.
+const MAX_DISCARDING_RENEWALS: u32 = 3;
+
+/// One object's multipart upload, shared by the jobs that send its parts.
+pub(crate) struct MultipartUpload<'a> {
+    item: &'a UploadItem,
+    parts: usize,
+    lease: PartLease,
+    progress: Mutex<Progress>,
+}
+
+/// Which parts of the current upload are sent, taken or waiting.
+struct Progress {
+    epoch: u32,
+    etags: Vec<Option<String>>,
+    waiting: VecDeque<usize>,
+    taken: Vec<bool>,
+    completing: bool,
+    finished: bool,
+    discarding_renewals: u32,
+}
+
+enum Next {
+    /// Take another part.
+    Continue,
+    /// Every part of upload `epoch` is sent: complete it.
+    Complete(u32),
+    /// The server has the object; nothing more to do.
+    Stored,
+}
+
+enum Completed {
+    Done(Option<Action>),
+    /// A renewal started a new upload meanwhile: its parts must be sent first.
+    Restarted,
+    Stored,
+}
+
+impl<'a> MultipartUpload<'a> {
+    pub(crate) fn new(item: &'a UploadItem, set: PartSet, expires_at: Option<Instant>) -> Self {
+        let parts = set.plan.urls.len();
+        Self {
+            item,
+            parts,
+            lease: Lease::new(Some(set), expires_at),
+            progress: Mutex::new(Progress {
+                epoch: 0,
+                etags: vec![None; parts],
+                waiting: (0..parts).collect(),
+                taken: vec![false; parts],
+                completing: false,
+                finished: false,
+                discarding_renewals: 0,
+            }),
         }
     }
 
     pub(crate) fn part_count(&self) -> usize {
-        self.plan.urls.len()
+        self.parts
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Progress> {
+        self.progress.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Bring `progress` up to the lease's current URLs: after a renewal that started a new
+    /// upload, every part not being sent right now waits again. `Ok(true)` when the server turned
+    /// out to have the object, the first time this is seen.
+    fn sync(&self, ctx: &Context<'_, '_>, progress: &mut Progress) -> Result<bool, LfsError> {
+        let leased = self.lease.current();
+        let Some(set) = leased.value.as_ref() else {
+            let first = !progress.finished;
+            progress.finished = true;
+            return Ok(first);
+        };
+        if set.epoch == progress.epoch {
+            return Ok(false);
+        }
+        let size = self.item.pointer.size;
+        let lost: u64 = (0..self.parts)
+            .filter(|&index| progress.etags[index].is_some())
+            .map(|index| set.plan.range(index, size).1)
+            .sum();
+        if lost > 0 {
+            progress.discarding_renewals += 1;
+            ctx.tracker.remove_bytes(lost);
+            if progress.discarding_renewals > MAX_DISCARDING_RENEWALS {
+                return Err(LfsError::Network {
+                    during: format!("uploading {} in parts", self.item.path),
+                    detail: format!(
+                        "the upload outlasted its part URLs {} times, and each time the server \
+                         gave new URLs for a new upload, so the parts already sent were lost",
+                        progress.discarding_renewals
+                    ),
+                });
+            }
+        }
+        progress.epoch = set.epoch;
+        progress.etags = vec![None; self.parts];
+        progress.completing = false;
+        progress.waiting = (0..self.parts)
+            .filter(|&index| !progress.taken[index])
+            .collect();
+        Ok(false)
+    }
+
+    fn take(&self, ctx: &Context<'_, '_>) -> Result<Option<usize>, LfsError> {
+        let mut progress = self.lock();
+        if self.sync(ctx, &mut progress)? {
+            ctx.tracker.object_transferred(self.item.pointer.size);
+        }
+        if progress.finished {
+            return Ok(None);
+        }
+        let next = progress.waiting.pop_front();
+        if let Some(index) = next {
+            progress.taken[index] = true;
+        }
+        Ok(next)
+    }
+
+    /// Record the outcome of sending part `index`: its ETag and the upload it went to, or `None`
+    /// when the server said it has the object.
+    fn sent(
+        &self,
+        ctx: &Context<'_, '_>,
+        index: usize,
+        outcome: Option<(String, u32)>,
+    ) -> Result<Next, LfsError> {
+        let mut progress = self.lock();
+        // Synced while the part still counts as taken, so a new upload does not queue it too.
+        let stored = self.sync(ctx, &mut progress)?;
+        progress.taken[index] = false;
+        if stored {
+            ctx.tracker.object_transferred(self.item.pointer.size);
+            return Ok(Next::Stored);
+        }
+        match outcome {
+            Some((etag, epoch)) if epoch == progress.epoch => progress.etags[index] = Some(etag),
+            // Sent to an upload that a renewal has since replaced: send it again.
+            Some(_) => progress.waiting.push_back(index),
+            None => {}
+        }
+        if progress.finished {
+            return Ok(Next::Stored);
+        }
+        if !progress.completing && progress.etags.iter().all(Option::is_some) {
+            progress.completing = true;
+            return Ok(Next::Complete(progress.epoch));
+        }
+        Ok(Next::Continue)
+    }
+
+    fn etags(&self) -> Vec<String> {
+        self.lock()
+            .etags
+            .iter()
+            .map(|etag| etag.clone().unwrap_or_default())
+            .collect()
     }
 }
 
-/// PUT part `index`; the worker that puts the last part also completes and verifies the object.
-pub(crate) fn upload_part(
+/// Send parts of `upload` until none are left to take; the job that sends the last part also
+/// completes and verifies the object. Every part attempt gets URLs that are not about to expire.
+pub(crate) fn run_parts(
+    ctx: &Context<'_, '_>,
+    upload: &MultipartUpload<'_>,
+) -> Result<(), LfsError> {
+    let item = upload.item;
+    let renew = |old: &Option<PartSet>| renew_parts(ctx, item, old.as_ref());
+    while let Some(index) = upload.take(ctx)? {
+        let outcome = put_part(ctx, upload, index, &renew)?;
+        let epoch = match upload.sent(ctx, index, outcome)? {
+            Next::Continue => continue,
+            Next::Stored => return Ok(()),
+            Next::Complete(epoch) => epoch,
+        };
+        match complete(ctx, upload, epoch, &renew)? {
+            Completed::Done(verify_action) => {
+                if let Some(action) = &verify_action {
+                    verify(ctx, action, item)?;
+                }
+                upload.lock().finished = true;
+                ctx.tracker.object_transferred(item.pointer.size);
+                return Ok(());
+            }
+            Completed::Stored => {
+                let mut progress = upload.lock();
+                if !std::mem::replace(&mut progress.finished, true) {
+                    ctx.tracker.object_transferred(item.pointer.size);
+                }
+                return Ok(());
+            }
+            Completed::Restarted => upload.lock().completing = false,
+        }
+    }
+    Ok(())
+}
+
+/// New part URLs for `item`, marked as the same upload as `old` when they continue it.
+fn renew_parts(
+    ctx: &Context<'_, '_>,
+    item: &UploadItem,
+    old: Option<&PartSet>,
+) -> Result<(Option<PartSet>, Option<Instant>), LfsError> {
+    let (_, object) = ask_again(ctx, Operation::Upload, &item.path, &item.pointer)?;
+    let Outcome::Actions {
+        transfer: Some(action),
+        verify,
+    } = object.outcome
+    else {
+        return Ok((None, None));
+    };
+    let Some(mut set) = part_set(item, &action, &verify)? else {
+        return Err(LfsError::Protocol {
+            detail: format!(
+                "the part URLs of {} expired and the server renewed them as a single upload",
+                item.path
+            ),
+        });
+    };
+    if let Some(old) = old.filter(|old| old.plan.urls.len() != set.plan.urls.len()) {
+        return Err(LfsError::Protocol {
+            detail: format!(
+                "the part URLs of {} expired and the server renewed them for {} parts instead of {}",
+                item.path,
+                set.plan.urls.len(),
+                old.plan.urls.len()
+            ),
+        });
+    }
+    set.epoch = match old {
+        Some(old) if set.continues(old) => old.epoch,
+        Some(old) => old.epoch + 1,
+        None => 0,
+    };
+    Ok((Some(set), action.expires_at))
+}
+
+/// PUT part `index`: its ETag and the upload it went to, or `None` if the server has the object.
+fn put_part(
     ctx: &Context<'_, '_>,
     upload: &MultipartUpload<'_>,
     index: usize,
-) -> Result<(), LfsError> {
+    renew: &Renew<'_, Option<PartSet>>,
+) -> Result<Option<(String, u32)>, LfsError> {
     let item = upload.item;
-    let url = &upload.plan.urls[index];
-    let (offset, len) = upload.plan.range(index, item.pointer.size);
-    let during = format!(
-        "uploading part {} of {} of {} to {}",
-        index + 1,
-        upload.part_count(),
-        item.path,
-        short_url(url)
-    );
-    let outgoing = Outgoing {
-        method: Method::Put,
-        url,
-        headers: Vec::new(),
-        authorization: None,
-        payload: Payload::File {
-            path: &item.source,
-            offset,
-            len,
-        },
-    };
-    let etag = with_retries(&ctx.policy, ctx.tracker, || {
+    let mut last_url = None;
+    let outcome = with_lease(&ctx.policy, ctx.tracker, &upload.lease, renew, |leased| {
+        let Some(set) = leased.value.as_ref() else {
+            return Ok(None);
+        };
+        let url = &set.plan.urls[index];
+        last_url = Some(url.clone());
+        let (offset, len) = set.plan.range(index, item.pointer.size);
+        let outgoing = Outgoing {
+            method: Method::Put,
+            url,
+            headers: Vec::new(),
+            authorization: None,
+            payload: Payload::File {
+                path: &item.source,
+                offset,
+                len,
+            },
+        };
         let mut response = ctx.remote.http.send(&outgoing, ctx.tracker)?;
         let etag = header_text(response.headers(), "etag").filter(|etag| !etag.is_empty());
         drain(&mut response);
-        etag.ok_or_else(|| {
+        let etag = etag.ok_or_else(|| {
             Failure::Fatal(LfsError::Protocol {
                 detail: format!(
                     "storage sent no ETag for part {} of {}",
@@ -176,19 +440,19 @@ pub(crate) fn upload_part(
                     item.path
                 ),
             })
-        })
+        })?;
+        Ok(Some((etag, set.epoch)))
+    });
+    outcome.map_err(|failure| {
+        let to = last_url.map_or_else(String::new, |url| format!(" to {}", short_url(&url)));
+        let during = format!(
+            "uploading part {} of {} of {}{to}",
+            index + 1,
+            upload.part_count(),
+            item.path
+        );
+        failure.into_error(&during, false)
     })
-    .map_err(|failure| failure.into_error(&during, false))?;
-
-    upload.etags.lock().unwrap_or_else(|p| p.into_inner())[index] = Some(etag);
-    if upload.remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
-        complete(ctx, upload)?;
-        if let Some(action) = &upload.verify {
-            verify(ctx, action, item)?;
-        }
-        ctx.tracker.object_transferred(item.pointer.size);
-    }
-    Ok(())
 }
 
 #[derive(Serialize)]
@@ -219,48 +483,54 @@ pub(crate) fn completion_body(oid: &str, etags: &[String]) -> Vec<u8> {
     serde_json::to_vec(&body).expect("a completion always serializes")
 }
 
-/// POST the parts' ETags to the completion URL, without the token.
-fn complete(ctx: &Context<'_, '_>, upload: &MultipartUpload<'_>) -> Result<(), LfsError> {
-    let etags: Vec<String> = upload
-        .etags
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .iter()
-        .map(|etag| etag.clone().unwrap_or_default())
-        .collect();
-    let body = completion_body(&upload.item.pointer.oid.to_hex(), &etags);
-    let mut headers: Vec<(String, String)> = upload
-        .plan
-        .completion_headers
-        .iter()
-        .map(|(name, value)| (name.clone(), value.clone()))
-        .collect();
-    for name in ["Accept", "Content-Type"] {
-        if !headers
-            .iter()
-            .any(|(have, _)| have.eq_ignore_ascii_case(name))
-        {
-            headers.push((name.to_owned(), LFS_MEDIA_TYPE.to_owned()));
+/// POST the parts' ETags to the completion URL of upload `epoch`, without the token.
+fn complete(
+    ctx: &Context<'_, '_>,
+    upload: &MultipartUpload<'_>,
+    epoch: u32,
+    renew: &Renew<'_, Option<PartSet>>,
+) -> Result<Completed, LfsError> {
+    let item = upload.item;
+    let body = completion_body(&item.pointer.oid.to_hex(), &upload.etags());
+    let mut last_url = None;
+    let outcome = with_lease(&ctx.policy, ctx.tracker, &upload.lease, renew, |leased| {
+        let Some(set) = leased.value.as_ref() else {
+            return Ok(Completed::Stored);
+        };
+        if set.epoch != epoch {
+            return Ok(Completed::Restarted);
         }
-    }
-    let outgoing = Outgoing {
-        method: Method::Post,
-        url: &upload.completion,
-        headers,
-        authorization: None,
-        payload: Payload::Bytes(&body),
-    };
-    let during = format!(
-        "completing the multipart upload of {} at {}",
-        upload.item.path,
-        short_url(&upload.completion)
-    );
-    with_retries(&ctx.policy, ctx.tracker, || {
+        last_url = Some(set.completion.clone());
+        let mut headers: Vec<(String, String)> = set
+            .plan
+            .completion_headers
+            .iter()
+            .map(|(name, value)| (name.clone(), value.clone()))
+            .collect();
+        for name in ["Accept", "Content-Type"] {
+            if !headers
+                .iter()
+                .any(|(have, _)| have.eq_ignore_ascii_case(name))
+            {
+                headers.push((name.to_owned(), LFS_MEDIA_TYPE.to_owned()));
+            }
+        }
+        let outgoing = Outgoing {
+            method: Method::Post,
+            url: &set.completion,
+            headers,
+            authorization: None,
+            payload: Payload::Bytes(&body),
+        };
         let mut response = ctx.remote.http.send(&outgoing, ctx.tracker)?;
         drain(&mut response);
-        Ok(())
+        Ok(Completed::Done(set.verify.clone()))
+    });
+    outcome.map_err(|failure| {
+        let at = last_url.map_or_else(String::new, |url| format!(" at {}", short_url(&url)));
+        let during = format!("completing the multipart upload of {}{at}", item.path);
+        failure.into_error(&during, false)
     })
-    .map_err(|failure| failure.into_error(&during, false))
 }
 
 #[cfg(test)]

@@ -1,21 +1,26 @@
 //! Uploads: one batch request per 100 objects, then a single PUT or a multipart upload per object,
 //! then the verify call when the server asks for one.
 //!
+//! Every PUT attempt, and every part, goes to an href that is not about to expire: the action is
+//! held in a [`Lease`] and asked for again (a one-object batch) when needed, see [`super::lease`].
+//! Renewals never offer `xet`: an object already planned as `basic`/`multipart` stays so.
+//!
 //! When the batch may offer `xet` ([`Context::transfer`]) and the server picks it, the objects of
 //! every batch are gathered and uploaded together through Xet storage once all batches are asked
 //! (`super::xet`); if that fails for a reason that is not the user's, `auto` asks for those
 //! objects again without offering `xet` and sends them as `basic`/`multipart`, with a WARNING.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::Instant;
 
 use ureq::http::Response;
 use ureq::Body;
 
-use super::batch::{request_batch, Action, Operation, Outcome, Transfer, BATCH_SIZE};
+use super::batch::{request_batch, Action, ObjectAnswer, Operation, Outcome, Transfer, BATCH_SIZE};
 use super::client::{Method, Outgoing, Payload, LFS_MEDIA_TYPE};
+use super::lease::{with_lease, Lease};
 use super::mode::LfsTransferMode;
-use super::multipart::{plan_parts, upload_part, MultipartUpload};
+use super::multipart::{plan_parts, run_parts, MultipartUpload, PartSet};
 use super::pool::run_pool;
 use super::remote::{short_url, LfsRemote};
 use super::retry::{with_retries, RetryPolicy};
@@ -24,9 +29,6 @@ use super::UploadItem;
 use crate::lfs::error::LfsError;
 use crate::lfs::pointer::Pointer;
 use crate::lfs::work_tree_copies::ObjectSource;
-
-/// An action this close to expiry is asked for again, as git-lfs does.
-pub(crate) const EXPIRY_MARGIN: Duration = Duration::from_secs(5);
 
 /// What every request of one run needs.
 pub(crate) struct Context<'a, 'm> {
@@ -52,16 +54,19 @@ struct Planned<'a> {
     xet: Vec<XetJob<'a>>,
 }
 
-// Moved once through the channel; boxing the single-PUT job would only add an allocation.
-#[allow(clippy::large_enum_variant)]
+/// Where one object goes with a single PUT, and where to confirm it.
+pub(crate) struct PutTarget {
+    action: Action,
+    verify: Option<Action>,
+    authenticated: bool,
+}
+
+/// `None`: a renewed batch answer says the server has the object after all.
+type SingleLease = Lease<Option<PutTarget>>;
+
 enum Job<'a> {
-    Single {
-        item: &'a UploadItem,
-        action: Action,
-        verify: Option<Action>,
-        authenticated: bool,
-    },
-    Part(Arc<MultipartUpload<'a>>, usize),
+    Single(&'a UploadItem, Box<SingleLease>),
+    Parts(Arc<MultipartUpload<'a>>),
 }
 
 /// Upload `items` (already distinct and non-empty) on `workers` threads; objects missing from
@@ -81,7 +86,7 @@ pub(crate) fn upload_all(
             let all: Vec<&UploadItem> = items.iter().collect();
             for chunk in all.chunks(BATCH_SIZE) {
                 ctx.tracker.check()?;
-                let planned = plan_batch(ctx, chunk, restorer, offer_xet)?;
+                let planned = plan_batch(ctx, chunk, restorer, offer_xet, workers)?;
                 xet.extend(planned.xet);
                 for job in planned.jobs {
                     if !submit(job) {
@@ -97,7 +102,7 @@ pub(crate) fn upload_all(
             };
             for chunk in fallback.chunks(BATCH_SIZE) {
                 ctx.tracker.check()?;
-                for job in plan_batch(ctx, chunk, restorer, false)?.jobs {
+                for job in plan_batch(ctx, chunk, restorer, false, workers)?.jobs {
                     if !submit(job) {
                         return Ok(());
                     }
@@ -106,26 +111,18 @@ pub(crate) fn upload_all(
             Ok(())
         },
         |job| match job {
-            Job::Single {
-                item,
-                action,
-                verify: verify_action,
-                authenticated,
-            } => {
-                let Some((action, verify_action, authenticated)) =
-                    fresh_action(ctx, item, action, verify_action, authenticated)?
-                else {
+            Job::Single(item, lease) => {
+                let Some(verify_action) = put_object(ctx, item, &lease)? else {
                     ctx.tracker.object_skipped();
                     return Ok(());
                 };
-                put_object(ctx, item, &action, authenticated)?;
                 if let Some(verify_action) = &verify_action {
                     verify(ctx, verify_action, item)?;
                 }
                 ctx.tracker.object_transferred(item.pointer.size);
                 Ok(())
             }
-            Job::Part(upload, index) => upload_part(ctx, &upload, index),
+            Job::Parts(upload) => run_parts(ctx, &upload),
         },
     )
 }
@@ -172,12 +169,15 @@ fn upload_xet<'a>(
 }
 
 /// Ask about one chunk of objects and turn the answer into jobs; objects the server already has
-/// are counted as skipped here.
+/// are counted as skipped here. A multipart upload gets one job per part it may run at once
+/// (each job takes parts until none are left); objects the server wants through Xet are handed
+/// back in [`Planned::xet`].
 fn plan_batch<'a>(
     ctx: &Context<'_, '_>,
     chunk: &[&'a UploadItem],
     restorer: Option<&dyn ObjectSource>,
     offer_xet: bool,
+    workers: usize,
 ) -> Result<Planned<'a>, LfsError> {
     let pointers: Vec<Pointer> = chunk.iter().map(|item| item.pointer).collect();
     let operation = if offer_xet {
@@ -213,6 +213,7 @@ fn plan_batch<'a>(
     let mut xet = Vec::new();
     let mut missing = Vec::new();
     for (&item, object) in chunk.iter().zip(answer.objects) {
+        let authenticated = object.authenticated;
         let (action, verify) = match object.outcome {
             Outcome::Rejected { code, message } => {
                 return Err(rejected(&item.path, &item.pointer, code, &message))
@@ -233,37 +234,52 @@ fn plan_batch<'a>(
             missing.push(item.path.clone());
             continue;
         }
-        let plan = match answer.transfer {
+        let expires_at = action.expires_at;
+        let set = match answer.transfer {
             Transfer::Xet => {
                 xet.push(XetJob { item, action });
                 continue;
             }
-            Transfer::Multipart => {
-                plan_parts(&action.header, item.pointer.size).map_err(|detail| {
-                    LfsError::Protocol {
-                        detail: format!("cannot upload {} in parts: {detail}", item.path),
-                    }
-                })?
-            }
+            Transfer::Multipart => part_set(item, &action, &verify)?,
             Transfer::Basic => None,
         };
-        match plan {
-            Some(plan) => {
-                let upload = Arc::new(MultipartUpload::new(item, plan, action.href, verify));
-                jobs.extend((0..upload.part_count()).map(|index| Job::Part(upload.clone(), index)));
+        match set {
+            Some(set) => {
+                let upload = Arc::new(MultipartUpload::new(item, set, expires_at));
+                let parallel = upload.part_count().min(workers.max(1));
+                jobs.extend((0..parallel).map(|_| Job::Parts(upload.clone())));
             }
-            None => jobs.push(Job::Single {
-                item,
-                action,
-                verify,
-                authenticated: object.authenticated,
-            }),
+            None => {
+                let target = PutTarget {
+                    action,
+                    verify,
+                    authenticated,
+                };
+                jobs.push(Job::Single(
+                    item,
+                    Box::new(Lease::new(Some(target), expires_at)),
+                ));
+            }
         }
     }
     if !missing.is_empty() {
         return Err(LfsError::ObjectMissingLocally { paths: missing });
     }
     Ok(Planned { jobs, xet })
+}
+
+/// The part URLs of a multipart upload action, checked against the object's size; `None` when
+/// the action has no `chunk_size` (a single PUT, even in a multipart batch).
+pub(crate) fn part_set(
+    item: &UploadItem,
+    action: &Action,
+    verify: &Option<Action>,
+) -> Result<Option<PartSet>, LfsError> {
+    let plan =
+        plan_parts(&action.header, item.pointer.size).map_err(|detail| LfsError::Protocol {
+            detail: format!("cannot upload {} in parts: {detail}", item.path),
+        })?;
+    Ok(plan.map(|plan| PartSet::new(plan, action.href.clone(), verify.clone())))
 }
 
 /// Whether `restorer` put the missing object of `item` back into the store.
@@ -289,41 +305,53 @@ pub(crate) fn rejected(path: &str, pointer: &Pointer, code: i64, message: &str) 
     }
 }
 
-/// The action to use now: the one given, or a new one if it is about to expire. `None` when the
-/// new answer says the server has the object after all.
-fn fresh_action(
+/// Ask the batch API about one object again, for a fresh action.
+pub(crate) fn ask_again(
     ctx: &Context<'_, '_>,
-    item: &UploadItem,
-    action: Action,
-    verify: Option<Action>,
-    authenticated: bool,
-) -> Result<Option<(Action, Option<Action>, bool)>, LfsError> {
-    if !action.expires_within(EXPIRY_MARGIN) {
-        return Ok(Some((action, verify, authenticated)));
-    }
+    operation: Operation,
+    path: &str,
+    pointer: &Pointer,
+) -> Result<(Transfer, ObjectAnswer), LfsError> {
     let answer = request_batch(
         ctx.remote,
         &ctx.policy,
         ctx.tracker,
-        Operation::Upload,
-        &[item.pointer],
+        operation,
+        std::slice::from_ref(pointer),
         ctx.ref_name,
     )?;
-    let object = answer.objects.into_iter().next();
-    match object.map(|object| (object.outcome, object.authenticated)) {
-        Some((Outcome::Rejected { code, message }, _)) => {
-            Err(rejected(&item.path, &item.pointer, code, &message))
+    let object = answer.objects.into_iter().next().ok_or_else(|| {
+        // parse_answer guarantees one answer per object asked about.
+        LfsError::Protocol {
+            detail: format!("the batch answer leaves out {path}"),
         }
-        Some((
-            Outcome::Actions {
-                transfer: Some(action),
+    })?;
+    if let Outcome::Rejected { code, message } = &object.outcome {
+        return Err(rejected(path, pointer, *code, message));
+    }
+    Ok((answer.transfer, object))
+}
+
+/// A fresh single-PUT action for `item`, or `None` when the server now has the object.
+fn renew_put(
+    ctx: &Context<'_, '_>,
+    item: &UploadItem,
+) -> Result<(Option<PutTarget>, Option<Instant>), LfsError> {
+    let (_, object) = ask_again(ctx, Operation::Upload, &item.path, &item.pointer)?;
+    match object.outcome {
+        Outcome::Actions {
+            transfer: Some(action),
+            verify,
+        } if !action.header.contains_key("chunk_size") => {
+            let expires_at = action.expires_at;
+            let target = PutTarget {
+                action,
                 verify,
-            },
-            authenticated,
-        )) if !action.header.contains_key("chunk_size") => {
-            Ok(Some((action, verify, authenticated)))
+                authenticated: object.authenticated,
+            };
+            Ok((Some(target), expires_at))
         }
-        Some((Outcome::Actions { transfer: None, .. }, _)) => Ok(None),
+        Outcome::Actions { transfer: None, .. } => Ok((None, None)),
         _ => Err(LfsError::Protocol {
             detail: format!(
                 "the upload action for {} expired and the server did not renew it",
@@ -333,36 +361,50 @@ fn fresh_action(
     }
 }
 
-/// The single PUT of a whole object, streamed from its file.
+/// The single PUT of a whole object, streamed from its file, with a fresh action for every
+/// attempt. `Some(verify action)` once the server has the bytes; `None` when a renewed batch
+/// answer said it had the object already and nothing was sent.
 fn put_object(
     ctx: &Context<'_, '_>,
     item: &UploadItem,
-    action: &Action,
-    authenticated: bool,
-) -> Result<(), LfsError> {
-    let authorization = if authenticated {
-        None
-    } else {
-        ctx.remote.authorization_for(&action.href)
-    };
-    let outgoing = Outgoing {
-        method: Method::Put,
-        url: &action.href,
-        headers: header_pairs(action),
-        authorization,
-        payload: Payload::File {
-            path: &item.source,
-            offset: 0,
-            len: item.pointer.size,
-        },
-    };
-    let during = format!("uploading {} to {}", item.path, short_url(&action.href));
-    with_retries(&ctx.policy, ctx.tracker, || {
+    lease: &SingleLease,
+) -> Result<Option<Option<Action>>, LfsError> {
+    let renew = |_: &Option<PutTarget>| renew_put(ctx, item);
+    let mut last_href = None;
+    let mut token_sent = false;
+    let outcome = with_lease(&ctx.policy, ctx.tracker, lease, &renew, |leased| {
+        let Some(target) = leased.value.as_ref() else {
+            return Ok(None);
+        };
+        let authorization = if target.authenticated {
+            None
+        } else {
+            ctx.remote.authorization_for(&target.action.href)
+        };
+        token_sent = authorization.is_some();
+        last_href = Some(target.action.href.clone());
+        let outgoing = Outgoing {
+            method: Method::Put,
+            url: &target.action.href,
+            headers: header_pairs(&target.action),
+            authorization,
+            payload: Payload::File {
+                path: &item.source,
+                offset: 0,
+                len: item.pointer.size,
+            },
+        };
         let mut response = ctx.remote.http.send(&outgoing, ctx.tracker)?;
         drain(&mut response);
-        Ok(())
+        Ok(Some(target.verify.clone()))
+    });
+    outcome.map_err(|failure| {
+        let during = match &last_href {
+            Some(href) => format!("uploading {} to {}", item.path, short_url(href)),
+            None => format!("uploading {}", item.path),
+        };
+        failure.into_error(&during, token_sent)
     })
-    .map_err(|failure| failure.into_error(&during, authorization.is_some()))
 }
 
 /// POST `{oid, size}` to the verify action: the server confirms it now has the object.
