@@ -117,6 +117,22 @@ def test_a_clone_rate_limited_on_the_ref_advertisement_waits_and_clones(
     assert "rate limited by the Hub, waiting 2 s" in caplog.text
 
 
+def test_a_fetch_rate_limited_on_the_ref_advertisement_waits_and_fetches(
+    hub: LocalHub, repo_id: str, clone_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    repo = hfgit.clone(repo_id, clone_dir, token=hub.write_token, endpoint=hub.endpoint)
+    caplog.set_level(logging.WARNING, logger="hfgit")
+    hub.clear_requests()
+    hub.faults.rate_limit_next(path_contains="service=git-upload-pack", reset_in=1)
+
+    started = time.monotonic()
+    repo.fetch(token=hub.write_token)
+
+    assert time.monotonic() - started >= 2.0
+    assert statuses(hub, "GET", "service=git-upload-pack") == [429, 200]
+    assert "rate limited by the Hub, waiting 2 s" in caplog.text
+
+
 def test_git_waits_doubling_from_a_second_when_a_429_names_no_wait(
     hub: LocalHub, repo_id: str, clone_dir: Path
 ) -> None:

@@ -25,7 +25,7 @@ use super::upstream::remote_spec;
 use crate::auth::{resolve_token, ProcessEnv, TokenRequest};
 use crate::error::{HfGitError, Result};
 use crate::progress::{Monitor, Phase};
-use crate::remote::RemoteSession;
+use crate::remote::{retrying_rate_limits, RemoteSession};
 
 /// Where fetched tags wait until they are copied to `refs/tags/` (see the module docs).
 const TAG_STAGING: &str = "refs/hfgit-fetch/tags/";
@@ -114,12 +114,14 @@ pub(super) fn fetch_refspecs(
 ) -> Result<Fetched> {
     let session = RemoteSession::new(url.clone(), token)?;
     let mut remote = repo.remote_anonymous(session.url())?;
-    let mut options = session.fetch_options(monitor);
-    options.download_tags(git2::AutotagOption::None);
-    remote
-        .fetch(refspecs, Some(&mut options), Some(reflog))
-        .map_err(|err| session.classify(&err, monitor))?;
-    drop(options);
+    // A fetch is safe to make again after a rate limit (429), as pull's and clone's are.
+    retrying_rate_limits(monitor, |_| {
+        let mut options = session.fetch_options(monitor);
+        options.download_tags(git2::AutotagOption::None);
+        remote
+            .fetch(refspecs, Some(&mut options), Some(reflog))
+            .map_err(|err| session.classify(&err, monitor))
+    })?;
     let mut refs = BTreeMap::new();
     let mut default_branch = None;
     for head in remote.list()? {
