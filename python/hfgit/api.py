@@ -10,6 +10,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Literal, Union, overload
 
 from . import _native
+from .exceptions import InvalidArgumentError
 from .progress import ProgressArg, progress_reporter
 from .repository import Repository
 from .results import LfsTransfer, PushResult, RefUpdate
@@ -100,6 +101,8 @@ def clone(
     if existing is not None:
         return Repository(existing)
     _log.info("cloning %s into %s", repo if "@" not in repo else "<url>", local_dir or ".")
+    check_count("depth", depth, minimum=1)
+    check_count("lfs_concurrency", lfs_concurrency, minimum=1)
     with progress_reporter(progress, "Cloning") as callback:
         path = _native.clone(
             repo,
@@ -325,6 +328,8 @@ def push(
     prune that fails does not fail the push: the error is logged as a warning on the ``hfgit``
     logger, ``lfs_pruned`` is ``None``, and the next prune catches up.
     """
+    check_count("lfs_concurrency", lfs_concurrency, minimum=1)
+    check_count("pr", pr, minimum=1)
     if not blocking:
         return _background_pushes().submit(
             push,
@@ -404,3 +409,14 @@ def _prune_after_push(local_dir: PathArg, remote: str, result: PushResult) -> Pu
         )
         return result
     return dataclasses.replace(result, lfs_pruned=pruned)
+
+
+def check_count(name: str, value: int | None, *, minimum: int) -> None:
+    """Refuse a count the native layer cannot take (a negative one, a bool) with
+    :class:`InvalidArgumentError` instead of Python's ``OverflowError``."""
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise InvalidArgumentError(
+            f"{name} must be an integer of at least {minimum}, got {value!r}"
+        )

@@ -335,7 +335,11 @@ class Repository(BranchesAndTags, UndoAndInspect):
         return result
 
     def log(self, limit: int | None = None) -> list[CommitInfo]:
-        """Commits reachable from HEAD, newest first."""
+        """Commits reachable from HEAD, newest first; at most ``limit`` of them (``None``: all).
+        Raises :class:`InvalidArgumentError` for a negative ``limit``."""
+        from .api import check_count
+
+        check_count("limit", limit, minimum=0)
         return [
             CommitInfo(
                 id=raw["id"],
