@@ -212,6 +212,15 @@ def ranges_asked(hub: LocalHub) -> list[tuple[int, int]]:
     return spans
 
 
+def written(record: Path) -> int:
+    """Bytes a download's record says are on disk (0 while there is no record)."""
+    try:
+        text = record.read_text()
+    except FileNotFoundError:
+        return 0
+    return sum(s["written"] for s in json.loads(text or "{}").get("segments", []))
+
+
 def incomplete(root: Path) -> list[str]:
     directory = root / ".git" / "lfs" / "incomplete"
     return sorted(p.name for p in directory.iterdir()) if directory.is_dir() else []
@@ -299,16 +308,21 @@ def test_objects_over_the_whole_download_limit_come_down_in_ranges_where_git_lfs
     assert len(spans) == 6 and all(last - first + 1 <= MiB for first, last in spans)
 
 
+@pytest.mark.parametrize("limit", ["50GB", "1000", " 100", "0", "99999999999999999999999"])
 def test_an_unusable_whole_download_limit_is_refused_with_what_to_set(
-    hub: LocalHub, repo_id: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    hub: LocalHub, repo_id: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limit: str
 ) -> None:
-    monkeypatch.setenv("HFGIT_LFS_MAX_WHOLE_DOWNLOAD", "50GB")
     clone = hfgit.clone(repo_id, tmp_path / "c", token=hub.write_token, endpoint=hub.endpoint)
     (Path(clone.path) / "w.bin").write_bytes(os.urandom(1000))
     clone.commit("w")
     clone.push(token=hub.write_token)
-    with pytest.raises(hfgit.InvalidArgumentError, match=r"HFGIT_LFS_MAX_WHOLE_DOWNLOAD.*bytes"):
+    monkeypatch.setenv("HFGIT_LFS_MAX_WHOLE_DOWNLOAD", limit)
+    with pytest.raises(hfgit.InvalidArgumentError) as refused:
         hfgit.clone(repo_id, tmp_path / "d", token=hub.write_token, endpoint=hub.endpoint)
+    message = str(refused.value)
+    assert "HFGIT_LFS_MAX_WHOLE_DOWNLOAD" in message and f'not "{limit}"' in message
+    assert f"from {MiB} (1 MiB) to {2**64 - 1}" in message
+    assert not (tmp_path / "d").exists()
 
 
 def test_a_server_that_ignores_range_is_read_as_one_plain_stream(
@@ -479,13 +493,13 @@ def test_a_download_killed_with_sigkill_resumes_from_the_segments_it_recorded(
     )
     try:
         deadline = time.monotonic() + 60
-        while not (record.exists() and json.loads(record.read_text() or "{}").get("segments")):
+        while written(record) < MiB:
             assert child.poll() is None and time.monotonic() < deadline, "no segment recorded"
             time.sleep(0.05)
-        kept = sum(s["written"] for s in json.loads(record.read_text())["segments"])
         child.kill()
     finally:
         child.wait()
+    kept = written(record)
     assert kept >= MiB
     assert not (lazy / ".git" / "lfs" / "objects" / oid[:2] / oid[2:4] / oid).exists()
 
@@ -497,4 +511,49 @@ def test_a_download_killed_with_sigkill_resumes_from_the_segments_it_recorded(
     assert (lazy / "model.bin").read_bytes() == data
     asked = sum(last - first + 1 for first, last in ranges_asked(hub))
     assert asked <= len(data) - kept, "segments recorded before the kill were fetched again"
+    assert incomplete(lazy) == []
+
+
+def test_a_download_killed_before_any_segment_completed_resumes_from_the_bytes_it_had(
+    hub: LocalHub, repo_id: str, tmp_path: Path
+) -> None:
+    work = hfgit.clone(repo_id, tmp_path / "work", token=hub.write_token, endpoint=hub.endpoint)
+    data = pushed(hub, work, 32 * MiB)  # four 8 MiB segments for two workers
+    oid = hashlib.sha256(data).hexdigest()
+    lazy = tmp_path / "lazy"
+    hfgit.clone(repo_id, lazy, token=hub.write_token, endpoint=hub.endpoint, lfs=False)
+    hub.storage_rate_limit = MiB
+    record = lazy / ".git" / "lfs" / "incomplete" / f"{oid}.part.json"
+    pull = (
+        "import hfgit, sys; "
+        "hfgit.Repository(sys.argv[1]).lfs_pull(token=sys.argv[2], lfs_concurrency=2)"
+    )
+    package = str(Path(hfgit.__file__).resolve().parent.parent)
+    child = subprocess.Popen(
+        [sys.executable, "-c", pull, str(lazy), hub.write_token],
+        env={**os.environ, "PYTHONPATH": package},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+    try:
+        deadline = time.monotonic() + 60
+        while written(record) < 2 * MiB:
+            assert child.poll() is None and time.monotonic() < deadline, "nothing recorded"
+            time.sleep(0.05)
+        child.kill()
+    finally:
+        child.wait()
+    segments = json.loads(record.read_text())["segments"]
+    assert all(s["written"] < s["end"] - s["start"] for s in segments), "a segment completed"
+    on_disk = written(record)
+
+    hub.storage_rate_limit = None
+    hub.clear_requests()
+    # One connection: no range is split, so what is asked for is what is fetched.
+    hfgit.Repository(lazy).lfs_pull(token=hub.write_token, lfs_concurrency=1)
+
+    assert (lazy / "model.bin").read_bytes() == data
+    asked = sum(last - first + 1 for first, last in ranges_asked(hub))
+    assert asked == len(data) - on_disk, "bytes recorded before the kill were fetched again"
     assert incomplete(lazy) == []

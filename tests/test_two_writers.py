@@ -147,3 +147,52 @@ def test_a_ref_held_by_another_writer_is_a_local_lock_error_naming_the_ref_lock(
     assert work.head == head
     lock.unlink()
     work.commit("after the lock is gone")
+
+
+CLONER = """
+import json, sys, time
+import hfgit
+repo_id, directory, token, endpoint, start = sys.argv[1:6]
+while time.time() < float(start):
+    pass
+try:
+    hfgit.clone(repo_id, directory, token=token, endpoint=endpoint, progress=False)
+    print(json.dumps({"cloned": True}))
+except hfgit.HfGitError as err:
+    print(json.dumps({"error": type(err).__name__, "message": str(err)}))
+"""
+
+
+def test_two_clones_into_one_folder_at_once_let_one_win_and_refuse_the_other_untouched(
+    hub: LocalHub, repo_id: str, work: hfgit.Repository, tmp_path: Path
+) -> None:
+    data = os.urandom(6 * 1024 * 1024)
+    (Path(work.path) / "model.bin").write_bytes(data)
+    work.commit("weights")
+    work.push(token=hub.write_token)
+    hub.storage_rate_limit = 2 * 1024 * 1024  # the winner is still downloading as the other starts
+    target = tmp_path / "shared"
+    start = str(time.time() + 1.5)
+    arguments = [repo_id, str(target), hub.write_token, hub.endpoint, start]
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", CLONER, *arguments],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outcomes = []
+    for process in processes:
+        out, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err
+        outcomes.append(json.loads(out.strip().splitlines()[-1]))
+
+    assert sorted(outcomes, key=str)[0] == {"cloned": True}, outcomes
+    refused = next(o for o in outcomes if "error" in o)
+    assert refused["error"] == "RepositoryLockedError", refused
+    assert "another clone into" in refused["message"] and "process" in refused["message"]
+    assert (target / "model.bin").read_bytes() == data
+    assert hfgit.Repository(target).status().is_clean
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clone", "shared"], "no lock file left"

@@ -78,7 +78,11 @@ def clone(
     as :meth:`Repository.pull` does (raising what ``pull`` raises). ``revision`` and ``depth``
     are not applied to it (a log names a ``revision`` it is not at; :meth:`Repository.checkout`
     switches). A clone of another remote, or any other files, raise
-    :class:`DirectoryNotEmptyError`; a clone that was interrupted is finished.
+    :class:`DirectoryNotEmptyError`; a clone that was interrupted is finished. A clone into a
+    ``local_dir`` that another clone (another process or thread) is still writing raises
+    :class:`RepositoryLockedError` at once, naming that process, and touches nothing: the lock
+    is ``.<name>.hfgit-clone.lock`` beside ``local_dir``, removed when a clone ends and released
+    by the system if its process dies.
     The network settings are the README's "Networks": proxies (``HTTPS_PROXY``, ``HTTP_PROXY``,
     ``ALL_PROXY``, ``NO_PROXY``, git config ``http.proxy``), the Hub's rate limits (a 429 is
     waited out as the Hub asks, up to ``HFGIT_RATE_LIMIT_MAX_WAIT`` seconds per request, default

@@ -125,7 +125,9 @@ class RateLimitedError(NetworkError):
     The Hub counts requests in 5-minute windows. hfgit waits as long as the server asks (its
     ``RateLimit`` header, else ``Retry-After``), up to ``HFGIT_RATE_LIMIT_MAX_WAIT`` seconds for one
     request (default 300; 0: never wait), and raises this error when a wait would go past that.
-    ``retry_after`` is how many seconds the server asked to wait, or None when it did not say.
+    ``retry_after`` is how many seconds to wait, as the server said: ``Retry-After``, or the
+    ``RateLimit`` header's ``t`` (seconds until the window resets) plus one, so that a retry lands
+    in the new window; None when it did not say.
     A push whose pack was refused with 429 raises it without waiting (nothing was applied).
     Requests made with a token get higher limits.
     """

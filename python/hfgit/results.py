@@ -104,7 +104,11 @@ class PullResult:
 
 @dataclass(frozen=True)
 class LfsPullResult:
-    """What :meth:`Repository.lfs_pull` downloaded (objects already present are not counted)."""
+    """What :meth:`Repository.lfs_pull` downloaded (objects already present are not counted).
+
+    ``bytes_downloaded`` is the size in bytes of the objects downloaded: an object whose
+    download resumed from ``.git/lfs/incomplete`` counts whole, though only its missing bytes
+    crossed the network this time."""
 
     objects_downloaded: int
     bytes_downloaded: int

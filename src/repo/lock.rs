@@ -108,13 +108,13 @@ fn open_lock_file(path: &Path) -> Result<File> {
         .map_err(|err| HfGitError::io_at("opening the lock file", path, err))
 }
 
-fn record_holder(file: &mut File) {
+pub(super) fn record_holder(file: &mut File) {
     let _ = file.set_len(0);
     let _ = file.seek(SeekFrom::Start(0));
     let _ = writeln!(file, "{}", std::process::id());
 }
 
-fn holder_of(file: &mut File) -> String {
+pub(super) fn holder_of(file: &mut File) -> String {
     let mut text = String::new();
     let _ = file.seek(SeekFrom::Start(0));
     let _ = file.take(32).read_to_string(&mut text);

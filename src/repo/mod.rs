@@ -11,6 +11,7 @@ mod author;
 pub mod branches;
 mod checkout;
 pub mod clone;
+mod clone_lock;
 pub mod commit;
 pub mod diff;
 pub mod fetch;

@@ -12,6 +12,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use super::clone_lock::{lock_clone_target, CloneLock};
 use crate::error::{HfGitError, Result};
 
 /// Owns a clone's destination until [`keep`](CloneTarget::keep) is called; dropping it without
@@ -22,6 +23,8 @@ pub struct CloneTarget {
     kept: bool,
     /// Where a killed clone's LFS objects wait to be taken back.
     resumed: Option<PathBuf>,
+    /// Held until the clone is kept or removed: dropped after `Drop::drop` below has run.
+    _lock: Option<CloneLock>,
 }
 
 /// A clone killed in its first milliseconds, before it could mark itself: nothing but a `.git`
@@ -107,6 +110,8 @@ impl CloneTarget {
     /// Claim `path` for a clone: a missing or empty directory, or the remains of a clone that was
     /// killed (whose LFS objects are set aside for [`Self::restore_lfs_objects`]).
     pub fn claim(path: &Path) -> Result<Self> {
+        // Before looking: a directory marked incomplete may be another clone's, still running.
+        let lock = lock_clone_target(path)?;
         let resumed = set_aside_interrupted_clone(path)?;
         let created = match fs::read_dir(path) {
             Ok(mut entries) => {
@@ -133,6 +138,7 @@ impl CloneTarget {
             created,
             kept: false,
             resumed,
+            _lock: lock,
         })
     }
 

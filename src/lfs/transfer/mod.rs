@@ -68,6 +68,9 @@ pub use ranged::DEFAULT_MAX_WHOLE_DOWNLOAD;
 /// The environment variable that sets [`TransferConfig::max_whole_download`] when the caller
 /// leaves it unset: a size in bytes.
 pub const MAX_WHOLE_DOWNLOAD_ENV: &str = "HFGIT_LFS_MAX_WHOLE_DOWNLOAD";
+/// The smallest whole-download limit the variable may set: below it, an object would be asked
+/// for in ranges too small to move at any speed (and its resume record would list them all).
+pub const MIN_WHOLE_DOWNLOAD: u64 = 1024 * 1024;
 
 /// How a transfer run behaves.
 #[derive(Debug, Clone)]
@@ -138,8 +141,10 @@ impl TransferConfig {
             LfsError::from(crate::net::InvalidSetting {
                 name: MAX_WHOLE_DOWNLOAD_ENV,
                 detail: format!(
-                    "{MAX_WHOLE_DOWNLOAD_ENV} must be a whole number of bytes greater than 0, \
-                     such as 50000000000, not {value:?}"
+                    "{MAX_WHOLE_DOWNLOAD_ENV} must be a whole number of bytes from \
+                     {MIN_WHOLE_DOWNLOAD} (1 MiB) to {max}, such as 50000000000 (the Hub's \
+                     limit and the default), not {value:?}",
+                    max = u64::MAX
                 ),
             })
         };
@@ -150,7 +155,7 @@ impl TransferConfig {
                 .trim()
                 .parse::<u64>()
                 .ok()
-                .filter(|limit| *limit > 0)
+                .filter(|limit| *limit >= MIN_WHOLE_DOWNLOAD)
                 .ok_or_else(|| invalid(&text)),
             Err(std::env::VarError::NotUnicode(value)) => Err(invalid(&value.to_string_lossy())),
         }

@@ -15,7 +15,9 @@
 //! soon after the last byte lands and the object comes over the network once.
 //!
 //! The segments go into `.git/lfs/incomplete/<oid>.part`, next to a small JSON record of how far
-//! each got (`<oid>.part.json`, rewritten after each segment and when the run stops). A later run
+//! each got (`<oid>.part.json`, written when the download starts, then after each segment, at
+//! least every [`RECORD_EVERY`] while bytes arrive, and when the run stops), so a process killed
+//! outright loses at most a second of bytes. A later run
 //! resumes from it: the record must name the same object, cover it exactly in segments the run
 //! may ask for, and the file must have the object's length; segments already complete are only
 //! hashed, segments begun go on from their last byte. An `flock` on the part file keeps two
@@ -33,6 +35,7 @@ mod segments;
 use std::fs;
 use std::io;
 use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard};
+use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
@@ -58,6 +61,8 @@ use segments::{Segments, MIB};
 const HASH_STEP: u64 = 8 * MIB;
 /// Bytes read back per step of the in-order hash.
 const HASH_BUFFER: usize = 1 << 20;
+/// The longest the record lags the bytes written while a download runs.
+const RECORD_EVERY: Duration = Duration::from_secs(1);
 
 struct Gate {
     /// Counts clean restarts and the switch to one stream; a writer of an older generation stops.
@@ -82,6 +87,8 @@ struct State {
     restarts: u32,
     /// Progress reported for this object, taken back if it starts over.
     counted: u64,
+    /// When the record was last written.
+    saved_at: Instant,
 }
 
 impl State {
@@ -167,9 +174,10 @@ impl<'a> RangedDownload<'a> {
             etag_checked: false,
             restarts: 0,
             counted: resumed_bytes,
+            saved_at: Instant::now(),
         };
         state.reset(segments);
-        Ok(Self {
+        let download = Self {
             item,
             store,
             lease,
@@ -179,7 +187,10 @@ impl<'a> RangedDownload<'a> {
                 whole: false,
             }),
             state: Mutex::new(state),
-        })
+        };
+        // From the first byte on, a kill leaves something to resume from.
+        download.save(&mut download.state());
+        Ok(download)
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -259,6 +270,9 @@ impl<'a> RangedDownload<'a> {
         segment.written = segment.written.max(kept_to - segment.start);
         let done = segment.done();
         state.counted += added;
+        if state.saved_at.elapsed() >= RECORD_EVERY {
+            self.save(&mut state);
+        }
         Ok(if done {
             Wrote::Enough {
                 unused: data.len() as u64 - (kept_to - offset),
@@ -270,10 +284,11 @@ impl<'a> RangedDownload<'a> {
 
     /// Record how far each segment got, unless the object is hashed already: a worker that
     /// completed a segment may get here after the one that stored the object dropped the record.
-    fn save(&self, state: &State) {
+    fn save(&self, state: &mut State) {
         if state.finished || state.end != End::Open {
             return;
         }
+        state.saved_at = Instant::now();
         self.partial.save(
             &self.item.pointer,
             state.etag.clone(),
@@ -295,7 +310,7 @@ impl<'a> RangedDownload<'a> {
             }
             let mut state = self.state();
             state.segments[id].taken = false;
-            self.save(&state);
+            self.save(&mut state);
         }
         self.advance_hash(ctx, generation, true)
     }
@@ -397,7 +412,7 @@ impl<'a> RangedDownload<'a> {
         state.resumed = false;
         state.etag = None;
         state.etag_checked = false;
-        self.save(&state);
+        self.save(&mut state);
         Ok(())
     }
 
@@ -444,10 +459,10 @@ impl Drop for RangedDownload<'_> {
     /// A download that did not end keeps its bytes and record for the next run; a private temp
     /// file, or a whole stream, has nothing to resume from and is deleted.
     fn drop(&mut self) {
-        let state = self.state();
+        let mut state = self.state();
         match state.end {
             End::Gone => {}
-            End::Open if self.partial.record.is_some() => self.save(&state),
+            End::Open if self.partial.record.is_some() => self.save(&mut state),
             End::Open | End::Unresumable => {
                 let _ = fs::remove_file(&self.partial.path);
             }
