@@ -12,6 +12,7 @@ import hashlib
 import http.client
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -556,4 +557,55 @@ def test_a_download_killed_before_any_segment_completed_resumes_from_the_bytes_i
     assert (lazy / "model.bin").read_bytes() == data
     asked = sum(last - first + 1 for first, last in ranges_asked(hub))
     assert asked == len(data) - on_disk, "bytes recorded before the kill were fetched again"
+    assert incomplete(lazy) == []
+
+
+def test_ctrl_c_stops_a_ranged_download_within_a_second_and_keeps_its_bytes_for_later(
+    hub: LocalHub, repo_id: str, tmp_path: Path
+) -> None:
+    work = hfgit.clone(repo_id, tmp_path / "work", token=hub.write_token, endpoint=hub.endpoint)
+    data = pushed(hub, work, 32 * MiB)
+    oid = hashlib.sha256(data).hexdigest()
+    lazy = tmp_path / "lazy"
+    hfgit.clone(repo_id, lazy, token=hub.write_token, endpoint=hub.endpoint, lfs=False)
+    hub.storage_rate_limit = MiB
+    record = lazy / ".git" / "lfs" / "incomplete" / f"{oid}.part.json"
+    pull = (
+        "import hfgit, sys, time\n"
+        "try:\n"
+        "    hfgit.Repository(sys.argv[1]).lfs_pull(token=sys.argv[2], progress=False)\n"
+        "except KeyboardInterrupt:\n"
+        "    print('interrupted', time.monotonic())\n"
+    )
+    package = str(Path(hfgit.__file__).resolve().parent.parent)
+    # Started on its own, not from a shell: Python installs its Ctrl-C handler.
+    child = subprocess.Popen(
+        [sys.executable, "-c", pull, str(lazy), hub.write_token],
+        env={**os.environ, "PYTHONPATH": package},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while written(record) < 2 * MiB:
+        assert child.poll() is None and time.monotonic() < deadline, "nothing recorded"
+        time.sleep(0.05)
+    sent = time.monotonic()
+    child.send_signal(signal.SIGINT)
+    out, err = child.communicate(timeout=30)
+
+    assert child.returncode == 0, err
+    assert out.startswith("interrupted"), (out, err)
+    assert float(out.split()[1]) - sent < 1.5, "Ctrl-C took more than a second and a half"
+    on_disk = written(record)
+    assert on_disk >= 2 * MiB
+    assert (lazy / "model.bin").read_bytes().startswith(b"version https://git-lfs")
+
+    hub.storage_rate_limit = None
+    hub.clear_requests()
+    hfgit.Repository(lazy).lfs_pull(token=hub.write_token, lfs_concurrency=1)
+
+    assert (lazy / "model.bin").read_bytes() == data
+    asked = sum(last - first + 1 for first, last in ranges_asked(hub))
+    assert asked == len(data) - on_disk
     assert incomplete(lazy) == []
