@@ -15,12 +15,13 @@ from pathlib import Path
 import hfgit
 import pytest
 from gitcli import commit_blob_with_git, git, git_with_lfs
+from hfgit import _native
 from hfgit.testing import LocalHub
 
 MiB = 1024 * 1024
 
 pytestmark = pytest.mark.skipif(
-    not hasattr(hfgit._native, "_xet_shard_files"), reason="built without the xet feature"
+    not hasattr(_native, "_xet_shard_files"), reason="built without the xet feature"
 )
 
 
@@ -241,3 +242,37 @@ def test_the_token_route_takes_bearer_only_and_a_read_token_only_for_pull_reques
     assert status == 403 and "create_pr=1" in body
     status, _ = token_route(xet_hub, repo_id, "refs%2Fpr%2F1", f"Bearer {xet_hub.read_token}")
     assert status == 200
+
+
+def test_objects_the_hub_already_has_get_no_xet_upload_at_all(
+    xet_hub: LocalHub, repo_id: str, work: hfgit.Repository
+) -> None:
+    weights = os.urandom(3 * MiB)
+    commit_weights(work, weights)
+    work.push(token=xet_hub.write_token)
+    received, shards = xet_hub.xet_bytes_received, xet_hub.xet_shards_received
+
+    (Path(work.path) / "copy.safetensors").write_bytes(weights)  # same object, new path
+    work.commit("the same weights again")
+    result = work.push(token=xet_hub.write_token)
+
+    assert result.lfs_objects_uploaded == 0 and result.lfs_bytes_sent == 0
+    assert (xet_hub.xet_bytes_received, xet_hub.xet_shards_received) == (received, shards)
+
+
+def test_a_xet_push_reports_its_bytes_and_files_as_they_go(
+    xet_hub: LocalHub, work: hfgit.Repository
+) -> None:
+    sizes = [4 * MiB, 2 * MiB + 7]
+    for index, size in enumerate(sizes):
+        (Path(work.path) / f"shard-{index}.safetensors").write_bytes(os.urandom(size))
+    work.commit("two shards")
+    events: list[hfgit.Progress] = []
+
+    work.push(token=xet_hub.write_token, progress=events.append)
+
+    uploads = [event for event in events if event.phase == "lfs-upload"]
+    assert uploads, [event.phase for event in events]
+    assert uploads[-1].bytes == sum(sizes) and uploads[-1].done == uploads[-1].total == 2
+    moved = [event.bytes for event in uploads]
+    assert moved == sorted(moved), "bytes only go up"
