@@ -42,7 +42,6 @@ import argparse
 import collections
 import contextlib
 import hashlib
-import json
 import logging
 import os
 import shutil
@@ -59,61 +58,18 @@ from pathlib import Path
 from typing import Any
 
 import hfgit
+from harness.hub_process import HubProcess
 from harness.tools import GIT_CREDENTIALS
 
 MiB = 1024 * 1024
 REPO_ID = "bench-user/soak"
 MODEL = "model.safetensors"
-HUB_SERVER = Path(__file__).resolve().parent / "harness" / "hub_server.py"
 README_MARKER = "Edited on the Hub by a person while training ran (soak bench)."
 README_MESSAGE = "Update README.md (remote edit)"
 SUBMIT_COST_TARGET_MS = 50.0
 
 
 # ----------------------------------------------------------------------------- the hub process
-
-
-class HubProcess:
-    """``benches/harness/hub_server.py`` in its own process, driven by JSON lines."""
-
-    def __init__(self, root: Path) -> None:
-        self._proc = subprocess.Popen(
-            [sys.executable, str(HUB_SERVER), "--root", str(root)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        self._lock = threading.Lock()
-        assert self._proc.stdout is not None
-        first = self._proc.stdout.readline()
-        if not first:
-            self._proc.wait(10)
-            raise SystemExit(f"the LocalHub process did not start (exit {self._proc.returncode})")
-        info = json.loads(first)
-        self.endpoint: str = info["endpoint"]
-        self.token: str = info["token"]
-
-    def request(self, **payload: Any) -> dict[str, Any]:
-        assert self._proc.stdin is not None and self._proc.stdout is not None
-        with self._lock:
-            self._proc.stdin.write(json.dumps(payload) + "\n")
-            self._proc.stdin.flush()
-            line = self._proc.stdout.readline()
-        if not line:
-            raise RuntimeError("the LocalHub process went away")
-        answer: dict[str, Any] = json.loads(line)
-        if "error" in answer:
-            raise RuntimeError(f"LocalHub: {answer['error']}")
-        return answer
-
-    def stop(self) -> None:
-        if self._proc.poll() is None:
-            try:
-                self.request(op="stop")
-                self._proc.wait(10)
-            except (RuntimeError, OSError, subprocess.TimeoutExpired):
-                self._proc.kill()
-                self._proc.wait()
 
 
 @contextmanager

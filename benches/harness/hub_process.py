@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +14,12 @@ HUB_SERVER = Path(__file__).resolve().parent / "hub_server.py"
 
 
 class HubProcess:
-    """The LocalHub process (`hub_server.py`) and the line protocol to it."""
+    """The LocalHub process (`hub_server.py`) and the line protocol to it; `request` may be
+    called from several threads (one request and its answer at a time). `env` defaults to this
+    process's environment."""
 
     def __init__(
-        self, root: Path, env: dict[str, str], storage_rate_limit: int | None = None
+        self, root: Path, env: dict[str, str] | None = None, storage_rate_limit: int | None = None
     ) -> None:
         limit = (
             [] if storage_rate_limit is None else ["--storage-rate-limit", str(storage_rate_limit)]
@@ -28,6 +31,7 @@ class HubProcess:
             env=env,
             text=True,
         )
+        self._lock = threading.Lock()
         assert self._proc.stdout is not None
         first = self._proc.stdout.readline()
         if not first:
@@ -40,9 +44,10 @@ class HubProcess:
 
     def request(self, **payload: Any) -> dict[str, Any]:
         assert self._proc.stdin is not None and self._proc.stdout is not None
-        self._proc.stdin.write(json.dumps(payload) + "\n")
-        self._proc.stdin.flush()
-        line = self._proc.stdout.readline()
+        with self._lock:
+            self._proc.stdin.write(json.dumps(payload) + "\n")
+            self._proc.stdin.flush()
+            line = self._proc.stdout.readline()
         if not line:
             raise RuntimeError("the LocalHub process went away")
         answer: dict[str, Any] = json.loads(line)
