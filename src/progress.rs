@@ -60,13 +60,15 @@ impl Phase {
     }
 }
 
-/// The latest figures of one operation: `done` of `total` items in `phase`, `bytes` transferred.
+/// The latest figures of one operation: `done` of `total` items in `phase`, `bytes` transferred,
+/// and of those, `deduplicated` bytes that storage already had (Xet uploads; else 0).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Snapshot {
     pub phase: Phase,
     pub done: u64,
     pub total: u64,
     pub bytes: u64,
+    pub deduplicated: u64,
 }
 
 #[derive(Debug, Default)]
@@ -91,19 +93,25 @@ impl Monitor {
     }
 
     pub fn report(&self, phase: Phase, done: u64, total: u64, bytes: u64) {
+        self.report_snapshot(Snapshot {
+            phase,
+            done,
+            total,
+            bytes,
+            deduplicated: 0,
+        });
+    }
+
+    /// [`Self::report`] with every figure, the deduplicated bytes included.
+    pub fn report_snapshot(&self, snapshot: Snapshot) {
         let mut latest = self.latest.lock().unwrap_or_else(|p| p.into_inner());
-        if latest.phase != phase && latest.phase != Phase::Starting {
+        if latest.phase != snapshot.phase && latest.phase != Phase::Starting {
             let mut ended = self.ended.lock().unwrap_or_else(|p| p.into_inner());
             if ended.len() < ENDED_PHASES_KEPT {
                 ended.push(*latest);
             }
         }
-        *latest = Snapshot {
-            phase,
-            done,
-            total,
-            bytes,
-        };
+        *latest = snapshot;
     }
 
     pub fn snapshot(&self) -> Snapshot {
@@ -176,7 +184,8 @@ mod tests {
                 phase: Phase::Receiving,
                 done: 2,
                 total: 10,
-                bytes: 200
+                bytes: 200,
+                deduplicated: 0,
             }
         );
     }
@@ -192,7 +201,8 @@ mod tests {
                 phase: Phase::LfsUpload,
                 done: 1,
                 total: 1,
-                bytes: 2048
+                bytes: 2048,
+                deduplicated: 0,
             }]
         );
         assert!(monitor.take_ended().is_empty());

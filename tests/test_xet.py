@@ -276,3 +276,21 @@ def test_a_xet_push_reports_its_bytes_and_files_as_they_go(
     assert uploads[-1].bytes == sum(sizes) and uploads[-1].done == uploads[-1].total == 2
     moved = [event.bytes for event in uploads]
     assert moved == sorted(moved), "bytes only go up"
+
+
+def test_the_progress_of_a_second_push_says_how_much_the_hub_already_had(
+    xet_hub: LocalHub, work: hfgit.Repository
+) -> None:
+    size = 16 * MiB
+    weights = bytearray(os.urandom(size))
+    commit_weights(work, bytes(weights), "step 1")
+    work.push(token=xet_hub.write_token)
+    weights[: MiB // 2] = os.urandom(MiB // 2)
+    commit_weights(work, bytes(weights), "step 2")
+    events: list[hfgit.Progress] = []
+
+    result = work.push(token=xet_hub.write_token, progress=events.append)
+
+    uploads = [event for event in events if event.phase == "lfs-upload"]
+    assert uploads[-1].deduplicated == result.lfs_bytes_deduplicated >= size * 0.8
+    assert all(event.deduplicated == 0 for event in events if event.phase != "lfs-upload")

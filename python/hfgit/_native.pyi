@@ -6,7 +6,7 @@ from typing import Callable, TypedDict, final
 
 _Path = str | os.PathLike[str]
 _Token = str | bool | None
-_ProgressCallback = Callable[[str, int, int, int], None] | None
+_ProgressCallback = Callable[[str, int, int, int, int], None] | None
 
 __all__ = [
     "LIBGIT2_VERSION",

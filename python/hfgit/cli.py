@@ -279,6 +279,8 @@ class _TerminalProgress:
             text = f"{label}: {_size(event.bytes)}"
             if event.total:
                 text += f", {event.done}/{event.total} files"
+            if event.deduplicated:
+                text += f", {_size(event.deduplicated)} already on the Hub"
         elif event.total:
             text = f"{label}: {100 * event.done // event.total:3d}% ({event.done}/{event.total})"
         else:

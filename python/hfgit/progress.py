@@ -28,18 +28,21 @@ class Progress:
     ``"done"``; ``done`` of ``total`` counts objects or files in that phase; ``bytes`` is how many
     bytes the phase has moved so far. ``"rate-limited"`` is a wait the Hub asked for (HTTP 429):
     ``done`` of ``total`` counts its seconds, and the phase that was interrupted comes back when
-    it ends.
+    it ends. ``deduplicated`` (bytes, ``"lfs-upload"`` through Xet only, else 0) is how much of
+    ``bytes`` the Hub's storage already had, so it was not sent; it is known once a Xet upload
+    session has finished its files.
     """
 
     phase: str
     done: int
     total: int
     bytes: int
+    deduplicated: int = 0
 
 
 ProgressCallback = Callable[[Progress], Any]
 ProgressArg = Union[None, bool, ProgressCallback]
-NativeCallback = Callable[[str, int, int, int], None]
+NativeCallback = Callable[[str, int, int, int, int], None]
 
 # What each phase's bar says, and whether it counts bytes (else items).
 _PHASES: dict[str, tuple[str, bool]] = {
@@ -84,8 +87,8 @@ def progress_reporter(progress: ProgressArg, description: str) -> Iterator[Nativ
         raise TypeError("progress must be None, True, False or a callable taking a Progress")
     user_callback = progress
 
-    def forward(phase: str, done: int, total: int, transferred: int) -> None:
-        user_callback(Progress(phase, done, total, transferred))
+    def forward(phase: str, done: int, total: int, transferred: int, deduplicated: int) -> None:
+        user_callback(Progress(phase, done, total, transferred, deduplicated))
 
     yield forward
 
@@ -111,7 +114,9 @@ class _TqdmBars:
             return None
         return cls(tqdm, description)
 
-    def update(self, phase: str, done: int, total: int, transferred: int) -> None:
+    def update(
+        self, phase: str, done: int, total: int, transferred: int, deduplicated: int = 0
+    ) -> None:
         label, counts_bytes = _PHASES.get(phase, ("", False))
         if not label:
             self.close()
@@ -132,8 +137,11 @@ class _TqdmBars:
             return
         if counts_bytes:
             bar.update(transferred - bar.n)
-            if total:
-                bar.set_postfix_str(f"{done}/{total} files", refresh=False)
+            postfix = [f"{done}/{total} files"] if total else []
+            if deduplicated:
+                postfix.append(f"{_mb(deduplicated)} already on the Hub")
+            if postfix:
+                bar.set_postfix_str(", ".join(postfix), refresh=False)
         else:
             if total and bar.total != total:
                 bar.total = total
@@ -144,3 +152,13 @@ class _TqdmBars:
             self._bar.close()
             self._bar = None
             self._phase = None
+
+
+def _mb(count: int) -> str:
+    """Bytes in binary multiples, as the bars show sizes."""
+    size = float(count)
+    for unit in ("B", "kB", "MB", "GB"):
+        if size < 1024:
+            return f"{count} B" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} TB"

@@ -22,7 +22,8 @@ const STOP_GRACE: Duration = Duration::from_millis(800);
 
 type WorkResult<T> = std::thread::Result<Result<T, HfGitError>>;
 
-/// Run `work` off the GIL; `progress` (a callable taking phase, done, total, bytes) sees its figures.
+/// Run `work` off the GIL; `progress` (a callable taking phase, done, total, bytes, deduplicated)
+/// sees its figures.
 pub fn run_blocking<T, F>(
     py: Python<'_>,
     progress: Option<&Bound<'_, PyAny>>,
@@ -107,6 +108,7 @@ fn deliver(callback: &Bound<'_, PyAny>, snapshot: &Snapshot) -> PyResult<()> {
         snapshot.done,
         snapshot.total,
         snapshot.bytes,
+        snapshot.deduplicated,
     ))?;
     Ok(())
 }

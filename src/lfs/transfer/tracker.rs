@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use crate::lfs::error::LfsError;
-use crate::progress::{Monitor, Phase};
+use crate::progress::{Monitor, Phase, Snapshot};
 
 pub(crate) struct Tracker<'m> {
     monitor: &'m Monitor,
@@ -130,6 +130,7 @@ impl<'m> Tracker<'m> {
         self.xet_deduplicated
             .fetch_add(deduplicated, Ordering::Relaxed);
         self.xet_sent.fetch_add(sent, Ordering::Relaxed);
+        self.report();
     }
 
     /// (bytes sent to storage, bytes storage already had): whole objects for basic/multipart,
@@ -153,12 +154,13 @@ impl<'m> Tracker<'m> {
     fn report(&self) {
         // The lock keeps one thread's older figures from landing after another's newer ones.
         let _guard = self.report_lock.lock().unwrap_or_else(|p| p.into_inner());
-        self.monitor.report(
-            self.phase,
-            self.done.load(Ordering::Relaxed),
-            self.total.load(Ordering::Relaxed),
-            self.bytes.load(Ordering::Relaxed),
-        );
+        self.monitor.report_snapshot(Snapshot {
+            phase: self.phase,
+            done: self.done.load(Ordering::Relaxed),
+            total: self.total.load(Ordering::Relaxed),
+            bytes: self.bytes.load(Ordering::Relaxed),
+            deduplicated: self.xet_deduplicated.load(Ordering::Relaxed),
+        });
     }
 }
 
