@@ -609,3 +609,47 @@ def test_ctrl_c_stops_a_ranged_download_within_a_second_and_keeps_its_bytes_for_
     asked = sum(last - first + 1 for first, last in ranges_asked(hub))
     assert asked == len(data) - on_disk
     assert incomplete(lazy) == []
+
+
+def test_cloning_again_into_a_killed_clone_resumes_its_lfs_download(
+    hub: LocalHub, repo_id: str, tmp_path: Path
+) -> None:
+    work = hfgit.clone(repo_id, tmp_path / "work", token=hub.write_token, endpoint=hub.endpoint)
+    data = pushed(hub, work, 32 * MiB)
+    oid = hashlib.sha256(data).hexdigest()
+    target = tmp_path / "killed"
+    record = target / ".git" / "lfs" / "incomplete" / f"{oid}.part.json"
+    hub.storage_rate_limit = MiB
+    clone = (
+        "import hfgit, sys; "
+        "hfgit.clone(sys.argv[1], sys.argv[2], token=sys.argv[3], endpoint=sys.argv[4], "
+        "progress=False, lfs_concurrency=2)"
+    )
+    package = str(Path(hfgit.__file__).resolve().parent.parent)
+    child = subprocess.Popen(
+        [sys.executable, "-c", clone, repo_id, str(target), hub.write_token, hub.endpoint],
+        env={**os.environ, "PYTHONPATH": package},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while written(record) < 2 * MiB:
+            assert child.poll() is None and time.monotonic() < deadline, "nothing recorded"
+            time.sleep(0.05)
+        child.kill()
+    finally:
+        child.wait()
+    on_disk = written(record)
+
+    hub.storage_rate_limit = None
+    hub.clear_requests()
+    again = hfgit.clone(
+        repo_id, target, token=hub.write_token, endpoint=hub.endpoint, lfs_concurrency=1
+    )
+
+    assert (Path(again.path) / "model.bin").read_bytes() == data
+    asked = sum(last - first + 1 for first, last in ranges_asked(hub))
+    assert asked == len(data) - on_disk, "the killed clone's bytes were fetched again"
+    assert incomplete(target) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["killed", "work"]

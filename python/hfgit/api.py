@@ -106,7 +106,7 @@ def clone(
         return Repository(existing)
     _log.info("cloning %s into %s", repo if "@" not in repo else "<url>", local_dir or ".")
     check_count("depth", depth, minimum=1)
-    check_count("lfs_concurrency", lfs_concurrency, minimum=1)
+    check_count("lfs_concurrency", lfs_concurrency, minimum=1, maximum=MAX_LFS_CONCURRENCY)
     with progress_reporter(progress, "Cloning") as callback:
         path = _native.clone(
             repo,
@@ -332,7 +332,7 @@ def push(
     prune that fails does not fail the push: the error is logged as a warning on the ``hfgit``
     logger, ``lfs_pruned`` is ``None``, and the next prune catches up.
     """
-    check_count("lfs_concurrency", lfs_concurrency, minimum=1)
+    check_count("lfs_concurrency", lfs_concurrency, minimum=1, maximum=MAX_LFS_CONCURRENCY)
     check_count("pr", pr, minimum=1)
     if not blocking:
         return _background_pushes().submit(
@@ -415,12 +415,18 @@ def _prune_after_push(local_dir: PathArg, remote: str, result: PushResult) -> Pu
     return dataclasses.replace(result, lfs_pruned=pruned)
 
 
-def check_count(name: str, value: int | None, *, minimum: int) -> None:
-    """Refuse a count the native layer cannot take (a negative one, a bool) with
-    :class:`InvalidArgumentError` instead of Python's ``OverflowError``."""
+#: The most LFS transfers at once (``lfs_concurrency``); the core refuses more.
+MAX_LFS_CONCURRENCY = 256
+
+
+def check_count(name: str, value: int | None, *, minimum: int, maximum: int | None = None) -> None:
+    """Refuse a count the native layer cannot take (a negative one, a bool, one past `maximum`)
+    with :class:`InvalidArgumentError` instead of Python's ``OverflowError``."""
     if value is None:
         return
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise InvalidArgumentError(
             f"{name} must be an integer of at least {minimum}, got {value!r}"
         )
+    if maximum is not None and value > maximum:
+        raise InvalidArgumentError(f"{name} must be from {minimum} to {maximum}, got {value!r}")

@@ -28,20 +28,38 @@ pub struct CloneLock {
 }
 
 /// Where the lock of a clone into `dir` lives: beside it, so that it exists before the directory
-/// does and is not among the files the clone writes or removes.
+/// does and is not among the files the clone writes or removes. Beside the directory as the file
+/// system resolves it: two spellings of one folder (a symlink, `a/..`) share one lock.
 pub fn clone_lock_path(dir: &Path) -> PathBuf {
-    // `.` or `a/..` name no file: the directory's own name is needed.
-    let dir = match dir.file_name() {
-        Some(_) => dir.to_path_buf(),
-        None => fs::canonicalize(dir)
-            .or_else(|_| std::path::absolute(dir))
-            .unwrap_or_else(|_| dir.to_path_buf()),
-    };
+    let dir = resolved(dir);
     let name = dir
         .file_name()
         .map(|name| name.to_string_lossy().into_owned())
         .unwrap_or_default();
     dir.with_file_name(format!(".{name}.hfgit-clone.lock"))
+}
+
+/// `dir` with its symlinks, `.` and `..` resolved: the directory itself if it exists, else its
+/// nearest existing ancestor, with the rest of the path as given.
+fn resolved(dir: &Path) -> PathBuf {
+    let absolute = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let mut missing = Vec::new();
+    let mut existing = absolute.as_path();
+    loop {
+        if let Ok(real) = fs::canonicalize(existing) {
+            return missing
+                .iter()
+                .rev()
+                .fold(real, |path, part| path.join(part));
+        }
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                missing.push(name.to_os_string());
+                existing = parent;
+            }
+            _ => return absolute,
+        }
+    }
 }
 
 /// Take the lock of a clone into `dir`, or fail at once if another clone holds it. `None` when
@@ -157,6 +175,25 @@ mod tests {
                 .unwrap()
                 .join(".here.hfgit-clone.lock")
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_folder_named_through_a_symlink_shares_the_lock_of_its_real_name() {
+        let tmp = tempfile::tempdir().unwrap();
+        let real = tmp.path().join("real");
+        fs::create_dir(&real).unwrap();
+        std::os::unix::fs::symlink(&real, tmp.path().join("link")).unwrap();
+        let held = lock_clone_target(&real).unwrap();
+        assert!(held.is_some());
+        assert!(matches!(
+            lock_clone_target(&tmp.path().join("link")),
+            Err(HfGitError::RepositoryLocked { .. })
+        ));
+        assert!(matches!(
+            lock_clone_target(&tmp.path().join("real").join(".")),
+            Err(HfGitError::RepositoryLocked { .. })
+        ));
     }
 
     #[test]

@@ -400,8 +400,9 @@ fn pack_refused(err: HfGitError) -> HfGitError {
             detail,
         } => HfGitError::RateLimited {
             detail: format!(
-                "{detail} to the push itself, so nothing was applied; hfgit does not send a push \
-                 again once its refs went out. Push again {}",
+                "{}. That 429 was the answer to the pack itself, so nothing was applied; hfgit \
+                 does not send a pack again by itself once its refs went out. Push again {}",
+                detail.trim_end_matches('.'),
                 match retry_after {
                     Some(wait) => format!("in {} s", crate::net::rate_limit::seconds(wait)),
                     None => "in a few minutes".to_owned(),

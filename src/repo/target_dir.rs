@@ -53,8 +53,13 @@ fn holds_a_file(dir: &Path) -> bool {
     })
 }
 
-/// If `path` holds a killed clone, empty it, keeping its verified LFS objects beside it; return
-/// where they are.
+/// What of a killed clone's `.git/lfs` the next clone takes over: the verified objects, and the
+/// partial downloads with their records (`incomplete/`, resumed by [`crate::lfs`]'s ranged
+/// downloads after checking them against the object).
+const KEPT_LFS_DIRS: [&str; 2] = ["objects", "incomplete"];
+
+/// If `path` holds a killed clone, empty it, keeping its LFS objects and partial downloads beside
+/// it; return where they are.
 fn set_aside_interrupted_clone(path: &Path) -> Result<Option<PathBuf>> {
     let git_dir = path.join(".git");
     if !is_incomplete(&git_dir) && !is_bare_skeleton(path) {
@@ -66,7 +71,12 @@ fn set_aside_interrupted_clone(path: &Path) -> Result<Option<PathBuf>> {
         .unwrap_or_default();
     let saved = path.with_file_name(format!(".{name}.hfgit-lfs-objects"));
     let _ = fs::remove_dir_all(&saved);
-    let kept = fs::rename(git_dir.join("lfs").join("objects"), &saved).is_ok();
+    let mut kept = false;
+    if fs::create_dir(&saved).is_ok() {
+        for dir in KEPT_LFS_DIRS {
+            kept |= fs::rename(git_dir.join("lfs").join(dir), saved.join(dir)).is_ok();
+        }
+    }
     for entry in fs::read_dir(path).map_err(|e| HfGitError::io_at("reading", path, e))? {
         let entry = entry.map_err(|e| HfGitError::io_at("reading", path, e))?;
         let child = entry.path();
@@ -142,18 +152,19 @@ impl CloneTarget {
         })
     }
 
-    /// Put the LFS objects of the killed clone this one replaces into the new git directory.
+    /// Put the LFS objects and partial downloads of the killed clone this one replaces into the
+    /// new git directory.
     pub fn restore_lfs_objects(&mut self, git_dir: &Path) {
         let Some(saved) = self.resumed.take() else {
             return;
         };
-        let objects = git_dir.join("lfs").join("objects");
-        let moved = fs::create_dir_all(git_dir.join("lfs"))
-            .and_then(|()| fs::rename(&saved, &objects))
-            .is_ok();
-        if !moved {
-            let _ = fs::remove_dir_all(&saved);
+        let lfs = git_dir.join("lfs");
+        if fs::create_dir_all(&lfs).is_ok() {
+            for dir in KEPT_LFS_DIRS {
+                let _ = fs::rename(saved.join(dir), lfs.join(dir));
+            }
         }
+        let _ = fs::remove_dir_all(&saved);
     }
 
     pub fn path(&self) -> &Path {

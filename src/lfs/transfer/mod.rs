@@ -68,6 +68,10 @@ pub use ranged::DEFAULT_MAX_WHOLE_DOWNLOAD;
 /// The environment variable that sets [`TransferConfig::max_whole_download`] when the caller
 /// leaves it unset: a size in bytes.
 pub const MAX_WHOLE_DOWNLOAD_ENV: &str = "HFGIT_LFS_MAX_WHOLE_DOWNLOAD";
+/// The most transfers one run may have in flight (`lfs_concurrency`): each is a thread with its
+/// own connection, and past a few dozen a link gains nothing while the threads cost memory.
+pub const MAX_CONCURRENCY: usize = 256;
+
 /// The smallest whole-download limit the variable may set: below it, an object would be asked
 /// for in ranges too small to move at any speed (and its resume record would list them all).
 pub const MIN_WHOLE_DOWNLOAD: u64 = 1024 * 1024;
@@ -133,6 +137,20 @@ impl TransferConfig {
     }
 
     /// The whole-download limit in force: the field, the environment, or the Hub's 50 GB.
+    /// Threads for the run's transfers: `concurrency`, checked.
+    fn workers(&self) -> Result<usize, LfsError> {
+        if (1..=MAX_CONCURRENCY).contains(&self.concurrency) {
+            return Ok(self.concurrency);
+        }
+        Err(LfsError::from(crate::net::InvalidSetting {
+            name: "lfs_concurrency",
+            detail: format!(
+                "lfs_concurrency must be from 1 to {MAX_CONCURRENCY} transfers at once, not {}",
+                self.concurrency
+            ),
+        }))
+    }
+
     fn max_whole_download(&self) -> Result<u64, LfsError> {
         if let Some(limit) = self.max_whole_download {
             return Ok(limit.max(1));
@@ -224,6 +242,7 @@ pub fn upload_restoring(
     let (empty, items): (Vec<_>, Vec<_>) =
         items.into_iter().partition(|item| item.pointer.size == 0);
     empty.iter().for_each(|_| tracker.object_skipped());
+    let workers = config.workers()?;
     let ctx = Context {
         remote,
         policy: config.policy()?,
@@ -232,7 +251,7 @@ pub fn upload_restoring(
         transfer: config.transfer_mode()?,
     };
     if !items.is_empty() {
-        upload::upload_all(&ctx, &items, restorer, config.concurrency)?;
+        upload::upload_all(&ctx, &items, restorer, workers)?;
     }
     Ok(summary(&tracker))
 }
@@ -249,7 +268,7 @@ pub fn download(
     monitor: &Monitor,
 ) -> Result<TransferSummary, LfsError> {
     let plan = DownloadPlan {
-        workers: config.concurrency.max(1),
+        workers: config.workers()?,
         max_whole_download: config.max_whole_download()?,
     };
     let items = distinct(items, |item| item.pointer);
