@@ -8,6 +8,10 @@ import hashlib
 import json
 import logging
 import os
+import signal
+import subprocess
+import sys
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -241,3 +245,54 @@ def test_the_token_route_takes_bearer_only_and_a_read_token_only_for_pull_reques
     assert status == 403 and "create_pr=1" in body
     status, _ = token_route(xet_hub, repo_id, "refs%2Fpr%2F1", f"Bearer {xet_hub.read_token}")
     assert status == 200
+
+
+INTERRUPTED_PUSH = """
+import sys, hfgit
+try:
+    hfgit.Repository(sys.argv[1]).push(token=sys.argv[2], progress=False)
+except KeyboardInterrupt:
+    sys.exit(42)
+"""
+
+
+def test_ctrl_c_during_a_xet_upload_stops_it_within_two_seconds_and_moves_nothing(
+    xet_hub: LocalHub, repo_id: str, work: hfgit.Repository, tmp_path: Path
+) -> None:
+    weights = os.urandom(256 * MiB)  # four xorbs: the first is stored long before the last
+    commit_weights(work, weights)
+    mine = work.head
+    remote_before = git("--git-dir", str(xet_hub.repo_path(repo_id)), "rev-parse", "main")
+    child = subprocess.Popen(
+        [sys.executable, "-c", INTERRUPTED_PUSH, work.path, xet_hub.write_token],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while xet_hub.xet_bytes_received == 0 and child.poll() is None:
+            assert time.monotonic() < deadline, "no xorb reached the CAS in 60 s"
+            time.sleep(0.02)
+        assert child.poll() is None, "the push ended before it could be interrupted"
+        interrupted = time.monotonic()
+        child.send_signal(signal.SIGINT)
+        _, stderr = child.communicate(timeout=30)
+        stopped_after = time.monotonic() - interrupted
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+
+    assert child.returncode == 42, stderr
+    assert stopped_after < 2.0
+    assert xet_hub.xet_shards_received == 0
+    assert xet_hub.xet_objects(repo_id) == set()
+    assert git("--git-dir", str(xet_hub.repo_path(repo_id)), "rev-parse", "main") == remote_before
+    assert hfgit.Repository(work.path).head == mine
+
+    work.push(token=xet_hub.write_token)
+    assert xet_hub.xet_objects(repo_id) == {sha256(weights)}
+    other = tmp_path / "git-lfs-clone"
+    git_with_lfs("clone", "-q", xet_hub.repo_url(repo_id), str(other), token=xet_hub.write_token)
+    assert (other / "model.safetensors").read_bytes() == weights
