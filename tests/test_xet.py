@@ -263,6 +263,7 @@ def test_ctrl_c_during_a_xet_upload_stops_it_within_two_seconds_and_moves_nothin
     commit_weights(work, weights)
     mine = work.head
     remote_before = git("--git-dir", str(xet_hub.repo_path(repo_id)), "rev-parse", "main")
+    received_before = xet_hub.xet_bytes_received
     child = subprocess.Popen(
         [sys.executable, "-c", INTERRUPTED_PUSH, work.path, xet_hub.write_token],
         stdout=subprocess.PIPE,
@@ -271,7 +272,7 @@ def test_ctrl_c_during_a_xet_upload_stops_it_within_two_seconds_and_moves_nothin
     )
     try:
         deadline = time.monotonic() + 60
-        while xet_hub.xet_bytes_received == 0 and child.poll() is None:
+        while xet_hub.xet_bytes_received == received_before and child.poll() is None:
             assert time.monotonic() < deadline, "no xorb reached the CAS in 60 s"
             time.sleep(0.02)
         assert child.poll() is None, "the push ended before it could be interrupted"

@@ -22,6 +22,7 @@
 
 mod access;
 pub mod local_cas;
+mod proxy;
 mod session;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -64,6 +65,7 @@ pub(crate) fn upload(ctx: &Context<'_, '_>, jobs: &[XetJob<'_>]) -> Result<XetRe
     let access = access::from_action(&first.action)
         .map_err(|detail| XetFailure::FallBack(LfsError::Protocol { detail }))?;
     let _redact_cas_token = SecretGuard::register(&access.token);
+    proxy::check(ctx.remote, &access).map_err(XetFailure::FallBack)?;
     let (session, runtime) = session::new_session().map_err(XetFailure::FallBack)?;
     let during = format!("uploading {} object(s) to Xet storage", jobs.len());
     let builder = session
