@@ -195,6 +195,11 @@ fn classify(err: XetError, ctx: &Context<'_, '_>, during: &str) -> XetFailure {
 
 /// Whether the Hub's token route refused the Hub token (the crates report it inside a network
 /// error: "Auth error: Token refresh failed: ... 401 Unauthorized").
+///
+/// Text, because no type survives: the refresh runs in the crates' auth middleware, whose
+/// `AuthError` reaches `XetError` as a `reqwest_middleware` error without a status, which hf-xet
+/// 1.8.0 flattens into `XetError::Network(String)`. `XetError::Authentication` comes only from
+/// errors raised outside the middleware; both are checked.
 fn token_refused(detail: &str) -> bool {
     (detail.contains("Auth error") || detail.contains("Token refresh failed"))
         && (detail.contains("401") || detail.contains("403"))
