@@ -21,9 +21,13 @@
 //! 1 MiB rather than the crates' 8 MB ([`READ_BLOCK`], unless `HF_XET_DATA_INGESTION_BLOCK_SIZE`
 //! is set): freed 8 MB blocks pile up in the allocator's per-thread arenas (glibc's sliding mmap
 //! threshold), 30-40 MiB on a 1 GiB push. Chunk boundaries, hence deduplication, do not depend
-//! on the block size (the chunker carries its state across blocks). Measured on a 1 GiB push to
-//! LocalHub's CAS: 555 MiB peak with the crates' defaults, 299-324 MiB with one stream, 261-268
-//! MiB with one stream and 1 MiB blocks (benches/RESULTS.md).
+//! on the block size (the chunker carries its state across blocks). And it chunks one file at a
+//! time ([`FILES_AT_ONCE`], unless `HF_XET_DATA_MAX_CONCURRENT_FILE_INGESTION` is set) rather
+//! than 8: each file being chunked holds its own xorb under construction (up to 64 MiB), and with
+//! one upload stream the chunking of several files gains nothing. Measured on a 1 GiB push to
+//! LocalHub's CAS: 555-614 MiB peak with the crates' defaults, 299-324 MiB with one stream,
+//! 261-278 MiB with one stream and 1 MiB blocks; four files of 256 MiB, 499 MiB with 8 files
+//! chunked at once and 278 MiB with one (benches/RESULTS.md).
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -40,6 +44,18 @@ const UPLOAD_STREAMS: usize = 1;
 
 /// The size of the blocks files are read in, unless the environment says otherwise.
 const READ_BLOCK: u64 = 1 << 20;
+
+/// Files chunked at once, unless the environment says otherwise.
+const FILES_AT_ONCE: usize = 1;
+
+/// The crates' variables that set how many files are chunked at once (the second is its older
+/// name; high-performance mode raises it too).
+const FILES_AT_ONCE_VARS: [&str; 4] = [
+    "HF_XET_DATA_MAX_CONCURRENT_FILE_INGESTION",
+    "HF_XET_MAX_CONCURRENT_FILE_INGESTION",
+    "HF_XET_HIGH_PERFORMANCE",
+    "HF_XET_HP",
+];
 
 /// The crates' variables that set the read block size (the second is its older name).
 const READ_BLOCK_VARS: [&str; 2] = [
@@ -89,7 +105,8 @@ pub(super) fn new_session() -> Result<(XetSession, &'static Runtime), LfsError> 
 }
 
 /// The crates' configuration from the environment (`HF_XET_*`), with one upload stream unless
-/// one of [`CONCURRENCY_VARS`] is set, and 1 MiB read blocks unless one of [`READ_BLOCK_VARS`] is.
+/// one of [`CONCURRENCY_VARS`] is set, 1 MiB read blocks unless one of [`READ_BLOCK_VARS`] is, and
+/// one file chunked at a time unless one of [`FILES_AT_ONCE_VARS`] is.
 fn configuration(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> XetConfig {
     let mut config = XetConfig::new();
     if !CONCURRENCY_VARS.iter().any(|name| var(name).is_some()) {
@@ -99,6 +116,9 @@ fn configuration(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> XetConfig 
     }
     if !READ_BLOCK_VARS.iter().any(|name| var(name).is_some()) {
         config.data.ingestion_block_size = READ_BLOCK.into();
+    }
+    if !FILES_AT_ONCE_VARS.iter().any(|name| var(name).is_some()) {
+        config.data.max_concurrent_file_ingestion = FILES_AT_ONCE;
     }
     config
 }
@@ -124,7 +144,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn one_upload_stream_and_1_mib_reads_unless_the_user_set_the_crates_own_values() {
+    fn one_upload_stream_1_mib_reads_and_one_file_at_a_time_unless_the_user_set_the_crates_own_values(
+    ) {
         let config = configuration(|_| None);
         assert_eq!(config.client.ac_max_upload_concurrency, UPLOAD_STREAMS);
         assert_eq!(config.client.ac_initial_upload_concurrency, UPLOAD_STREAMS);
