@@ -8,6 +8,10 @@ import hashlib
 import json
 import logging
 import os
+import signal
+import subprocess
+import sys
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -294,3 +298,55 @@ def test_the_progress_of_a_second_push_says_how_much_the_hub_already_had(
     uploads = [event for event in events if event.phase == "lfs-upload"]
     assert uploads[-1].deduplicated == result.lfs_bytes_deduplicated >= size * 0.8
     assert all(event.deduplicated == 0 for event in events if event.phase != "lfs-upload")
+
+
+INTERRUPTED_PUSH = """
+import sys, hfgit
+try:
+    hfgit.Repository(sys.argv[1]).push(token=sys.argv[2], progress=False)
+except KeyboardInterrupt:
+    sys.exit(42)
+"""
+
+
+def test_ctrl_c_during_a_xet_upload_stops_it_within_two_seconds_and_moves_nothing(
+    xet_hub: LocalHub, repo_id: str, work: hfgit.Repository, tmp_path: Path
+) -> None:
+    weights = os.urandom(256 * MiB)  # four xorbs: the first is stored long before the last
+    commit_weights(work, weights)
+    mine = work.head
+    remote_before = git("--git-dir", str(xet_hub.repo_path(repo_id)), "rev-parse", "main")
+    received_before = xet_hub.xet_bytes_received
+    child = subprocess.Popen(
+        [sys.executable, "-c", INTERRUPTED_PUSH, work.path, xet_hub.write_token],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while xet_hub.xet_bytes_received == received_before and child.poll() is None:
+            assert time.monotonic() < deadline, "no xorb reached the CAS in 60 s"
+            time.sleep(0.02)
+        assert child.poll() is None, "the push ended before it could be interrupted"
+        interrupted = time.monotonic()
+        child.send_signal(signal.SIGINT)
+        _, stderr = child.communicate(timeout=30)
+        stopped_after = time.monotonic() - interrupted
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+
+    assert child.returncode == 42, stderr
+    assert stopped_after < 2.0
+    assert xet_hub.xet_shards_received == 0
+    assert xet_hub.xet_objects(repo_id) == set()
+    assert git("--git-dir", str(xet_hub.repo_path(repo_id)), "rev-parse", "main") == remote_before
+    assert hfgit.Repository(work.path).head == mine
+
+    work.push(token=xet_hub.write_token)
+    assert xet_hub.xet_objects(repo_id) == {sha256(weights)}
+    other = tmp_path / "git-lfs-clone"
+    git_with_lfs("clone", "-q", xet_hub.repo_url(repo_id), str(other), token=xet_hub.write_token)
+    assert (other / "model.safetensors").read_bytes() == weights

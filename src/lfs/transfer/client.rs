@@ -38,7 +38,7 @@ use super::retry::{Failure, RateLimitAnswer};
 use super::tracker::{CountingReader, Tracker};
 use crate::auth::redact::redact_text;
 use crate::lfs::error::LfsError;
-use crate::net::proxy::{Proxy, ProxySettings};
+use crate::net::proxy::{Proxy, ProxyProblem, ProxySettings};
 use crate::net::rate_limit::requested_wait;
 use crate::net::timeouts::{HttpTimeouts, Timeouts};
 
@@ -133,6 +133,12 @@ impl HttpClient {
             proxies,
             timeouts,
         })
+    }
+
+    /// The proxy a request to `target` goes through, `None` for a direct connection.
+    #[cfg_attr(not(feature = "xet"), allow(dead_code))]
+    pub(crate) fn proxy_route(&self, target: &Url) -> Result<Option<Arc<Proxy>>, ProxyProblem> {
+        self.proxies.route(target)
     }
 
     /// A client with `timeouts`, no proxy and the platform's roots, whatever the environment says.

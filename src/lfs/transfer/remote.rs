@@ -100,6 +100,16 @@ impl LfsRemote {
         })
     }
 
+    /// The proxy hfgit's rules pick for a request to `target` (see [`crate::net::proxy`]).
+    #[cfg_attr(not(feature = "xet"), allow(dead_code))]
+    pub(crate) fn proxy_route(
+        &self,
+        target: &Url,
+    ) -> Result<Option<std::sync::Arc<crate::net::proxy::Proxy>>, crate::net::proxy::ProxyProblem>
+    {
+        self.http.proxy_route(target)
+    }
+
     /// `{base}/objects/batch`.
     pub fn batch_url(&self) -> String {
         format!("{}/objects/batch", self.base.as_str())

@@ -3,6 +3,11 @@
 //! The Hub puts the same four headers on every new object's upload action (hub-2026.md §1 row 2):
 //! `X-Xet-Cas-Url`, `X-Xet-Access-Token`, `X-Xet-Token-Expiration` (unix seconds) and, optionally,
 //! `X-Xet-Session-Id`; the action's `href` is where a fresh token is asked for.
+//!
+//! `X-Xet-Session-Id` is not passed on. hub-2026.md says only that the Hub sends it, not that the
+//! CAS expects it back (unconfirmed); and the crates put their own `X-Xet-Session-Id` (their
+//! session's id) on every CAS request in a middleware, which would replace one given as a custom
+//! header anyway (xet-client 1.8.0, `SessionMiddleware`).
 
 use secrecy::SecretString;
 use url::Url;

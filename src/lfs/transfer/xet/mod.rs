@@ -22,6 +22,7 @@
 
 mod access;
 pub mod local_cas;
+mod proxy;
 mod session;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -64,6 +65,7 @@ pub(crate) fn upload(ctx: &Context<'_, '_>, jobs: &[XetJob<'_>]) -> Result<XetRe
     let access = access::from_action(&first.action)
         .map_err(|detail| XetFailure::FallBack(LfsError::Protocol { detail }))?;
     let _redact_cas_token = SecretGuard::register(&access.token);
+    proxy::check(ctx.remote, &access).map_err(XetFailure::FallBack)?;
     let (session, runtime) = session::new_session().map_err(XetFailure::FallBack)?;
     let during = format!("uploading {} object(s) to Xet storage", jobs.len());
     let builder = session
@@ -193,6 +195,11 @@ fn classify(err: XetError, ctx: &Context<'_, '_>, during: &str) -> XetFailure {
 
 /// Whether the Hub's token route refused the Hub token (the crates report it inside a network
 /// error: "Auth error: Token refresh failed: ... 401 Unauthorized").
+///
+/// Text, because no type survives: the refresh runs in the crates' auth middleware, whose
+/// `AuthError` reaches `XetError` as a `reqwest_middleware` error without a status, which hf-xet
+/// 1.8.0 flattens into `XetError::Network(String)`. `XetError::Authentication` comes only from
+/// errors raised outside the middleware; both are checked.
 fn token_refused(detail: &str) -> bool {
     (detail.contains("Auth error") || detail.contains("Token refresh failed"))
         && (detail.contains("401") || detail.contains("403"))

@@ -8,16 +8,70 @@
 //! moment: `HF_XET_CACHE`, else `$HF_HOME/xet`, else `~/.cache/huggingface/xet`, where
 //! huggingface_hub keeps it too. hfgit drives the crates with `block_on` from its own threads,
 //! which are never runtime threads.
+//!
+//! Memory. The crates cut a file into xorbs of up to 64 MiB and hold each one whole: the one being
+//! uploaded (one per upload stream), the next one serialized and waiting for a stream, and the
+//! one being serialized (raw and serialized copies). Peak memory is about
+//! (upload streams + 3) x 64 MiB over the process's own, and the crates' adaptive concurrency
+//! raises the streams to as many as 64 on a fast link (a 1 GiB push peaked at 442-555 MiB on a
+//! local CAS). So unless the user says otherwise through the crates' own variables
+//! (`HF_XET_CLIENT_AC_*_UPLOAD_CONCURRENCY`, `HF_XET_FIXED_UPLOAD_CONCURRENCY`,
+//! `HF_XET_HIGH_PERFORMANCE`/`HF_XET_HP`), hfgit uploads one xorb at a time
+//! ([`UPLOAD_STREAMS`]), serializing the next while it goes. And it reads files in blocks of
+//! 1 MiB rather than the crates' 8 MB ([`READ_BLOCK`], unless `HF_XET_DATA_INGESTION_BLOCK_SIZE`
+//! is set): freed 8 MB blocks pile up in the allocator's per-thread arenas (glibc's sliding mmap
+//! threshold), 30-40 MiB on a 1 GiB push. Chunk boundaries, hence deduplication, do not depend
+//! on the block size (the chunker carries its state across blocks). And it chunks one file at a
+//! time ([`FILES_AT_ONCE`], unless `HF_XET_DATA_MAX_CONCURRENT_FILE_INGESTION` is set) rather
+//! than 8: each file being chunked holds its own xorb under construction (up to 64 MiB), and with
+//! one upload stream the chunking of several files gains nothing. Measured on a 1 GiB push to
+//! LocalHub's CAS: 555-614 MiB peak with the crates' defaults, 299-324 MiB with one stream,
+//! 261-278 MiB with one stream and 1 MiB blocks; four files of 256 MiB, 499 MiB with 8 files
+//! chunked at once and 278 MiB with one (benches/RESULTS.md).
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use tokio::runtime::Runtime;
-use xet::xet_session::{XetSession, XetSessionBuilder};
+use xet::xet_session::{XetConfig, XetSession, XetSessionBuilder};
 
 use crate::lfs::error::LfsError;
 
 static RUNTIME: OnceLock<Result<Runtime, String>> = OnceLock::new();
+
+/// Xorbs uploaded at once, unless the environment says otherwise (see the module's notes).
+const UPLOAD_STREAMS: usize = 1;
+
+/// The size of the blocks files are read in, unless the environment says otherwise.
+const READ_BLOCK: u64 = 1 << 20;
+
+/// Files chunked at once, unless the environment says otherwise.
+const FILES_AT_ONCE: usize = 1;
+
+/// The crates' variables that set how many files are chunked at once (the second is its older
+/// name; high-performance mode raises it too).
+const FILES_AT_ONCE_VARS: [&str; 4] = [
+    "HF_XET_DATA_MAX_CONCURRENT_FILE_INGESTION",
+    "HF_XET_MAX_CONCURRENT_FILE_INGESTION",
+    "HF_XET_HIGH_PERFORMANCE",
+    "HF_XET_HP",
+];
+
+/// The crates' variables that set the read block size (the second is its older name).
+const READ_BLOCK_VARS: [&str; 2] = [
+    "HF_XET_DATA_INGESTION_BLOCK_SIZE",
+    "HF_XET_INGESTION_BLOCK_SIZE",
+];
+
+/// The crates' variables that set the upload concurrency; any of them set leaves it to them.
+const CONCURRENCY_VARS: [&str; 6] = [
+    "HF_XET_CLIENT_AC_INITIAL_UPLOAD_CONCURRENCY",
+    "HF_XET_CLIENT_AC_MIN_UPLOAD_CONCURRENCY",
+    "HF_XET_CLIENT_AC_MAX_UPLOAD_CONCURRENCY",
+    "HF_XET_FIXED_UPLOAD_CONCURRENCY",
+    "HF_XET_HIGH_PERFORMANCE",
+    "HF_XET_HP",
+];
 
 /// The shared runtime; `Err` (kept, so later pushes fall back at once) when it cannot be made.
 pub(super) fn runtime() -> Result<&'static Runtime, LfsError> {
@@ -39,7 +93,7 @@ pub(super) fn runtime() -> Result<&'static Runtime, LfsError> {
 /// A session for one transfer, on the shared runtime.
 pub(super) fn new_session() -> Result<(XetSession, &'static Runtime), LfsError> {
     let runtime = runtime()?;
-    let session = XetSessionBuilder::new()
+    let session = XetSessionBuilder::new_with_config(configuration(|name| std::env::var_os(name)))
         .with_cache_dir(cache_dir())
         .with_tokio_handle(runtime.handle().clone())
         .build()
@@ -48,6 +102,25 @@ pub(super) fn new_session() -> Result<(XetSession, &'static Runtime), LfsError> 
             detail: crate::auth::redact::redact_text(&err.to_string()),
         })?;
     Ok((session, runtime))
+}
+
+/// The crates' configuration from the environment (`HF_XET_*`), with one upload stream unless
+/// one of [`CONCURRENCY_VARS`] is set, 1 MiB read blocks unless one of [`READ_BLOCK_VARS`] is, and
+/// one file chunked at a time unless one of [`FILES_AT_ONCE_VARS`] is.
+fn configuration(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> XetConfig {
+    let mut config = XetConfig::new();
+    if !CONCURRENCY_VARS.iter().any(|name| var(name).is_some()) {
+        config.client.ac_initial_upload_concurrency = UPLOAD_STREAMS;
+        config.client.ac_min_upload_concurrency = UPLOAD_STREAMS;
+        config.client.ac_max_upload_concurrency = UPLOAD_STREAMS;
+    }
+    if !READ_BLOCK_VARS.iter().any(|name| var(name).is_some()) {
+        config.data.ingestion_block_size = READ_BLOCK.into();
+    }
+    if !FILES_AT_ONCE_VARS.iter().any(|name| var(name).is_some()) {
+        config.data.max_concurrent_file_ingestion = FILES_AT_ONCE;
+    }
+    config
 }
 
 /// `HF_XET_CACHE`, else `$HF_HOME/xet`, else `~/.cache/huggingface/xet` (as huggingface_hub).
@@ -64,4 +137,33 @@ fn cache_dir() -> PathBuf {
         .or_else(|| var("HOME").map(|home| PathBuf::from(home).join(".cache")))
         .unwrap_or_else(std::env::temp_dir);
     cache.join("huggingface").join("xet")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_upload_stream_1_mib_reads_and_one_file_at_a_time_unless_the_user_set_the_crates_own_values(
+    ) {
+        let config = configuration(|_| None);
+        assert_eq!(config.client.ac_max_upload_concurrency, UPLOAD_STREAMS);
+        assert_eq!(config.client.ac_initial_upload_concurrency, UPLOAD_STREAMS);
+        for name in CONCURRENCY_VARS {
+            let config = configuration(|asked| (asked == name).then(|| "8".into()));
+            assert_ne!(
+                config.client.ac_max_upload_concurrency, UPLOAD_STREAMS,
+                "{name} set: the crates' own setting stays"
+            );
+        }
+        assert_eq!(config.data.ingestion_block_size.as_u64(), 1 << 20);
+        for name in READ_BLOCK_VARS {
+            let config = configuration(|asked| (asked == name).then(|| "8mb".into()));
+            assert_ne!(
+                config.data.ingestion_block_size.as_u64(),
+                1 << 20,
+                "{name} set"
+            );
+        }
+    }
 }
