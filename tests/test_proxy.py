@@ -265,6 +265,32 @@ def test_wrong_proxy_credentials_are_a_proxy_error_that_does_not_show_them(
     assert not (tmp_path / "c").exists()
 
 
+def test_a_plain_http_proxy_refusing_its_credentials_is_a_proxy_error_not_the_hubs_refusal(
+    hub: LocalHub,
+    tmp_path_factory: pytest.TempPathFactory,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    hub.create_repo("alice/plain-creds")
+    push_weights(hub, "alice/plain-creds", tmp_path / "direct")
+    repo = hfgit.clone(
+        "alice/plain-creds", tmp_path / "d", token=hub.write_token, endpoint=hub.endpoint, lfs=False
+    )
+    directory = tmp_path_factory.mktemp("tinyproxy")
+    with Tinyproxy(directory, credentials=(PROXY_USER, PROXY_PASSWORD)) as proxy:
+        # tinyproxy answers wrong credentials itself, with 401 and no Via: not the Hub's answer.
+        monkeypatch.setenv("HTTP_PROXY", proxy.url_with(PROXY_USER, "wrong"))
+        with pytest.raises(hfgit.ProxyError) as refused:
+            repo.lfs_pull(token=hub.write_token)
+        monkeypatch.setenv("HTTP_PROXY", proxy.url_with(PROXY_USER, PROXY_PASSWORD))
+        pulled = repo.lfs_pull(token=hub.write_token)
+
+    assert refused.value.proxy == proxy.url
+    assert "refused the user name and password in its URL (HTTP 401" in str(refused.value)
+    assert "wrong" not in str(refused.value)
+    assert pulled.objects_downloaded == 1
+
+
 def test_a_proxy_that_refuses_the_tunnel_is_a_proxy_error_naming_the_proxy_not_the_hub(
     https_hub: LocalHub,
     proxy: Tinyproxy,

@@ -281,6 +281,11 @@ impl HttpClient {
                 drain_quietly(response);
                 Err(proxy_refusal(route.as_deref(), url, 407))
             }
+            Ok(response) if route.is_some() && tunnel.is_none() && proxy_answered(&response) => {
+                let status = response.status().as_u16();
+                drain_quietly(response);
+                Err(proxy_refusal(route.as_deref(), url, status))
+            }
             Ok(response) => Err(status_failure(response, request)),
             Err(err) => Err(failure_through(err, tracker, route.as_deref(), url)),
         };
@@ -401,6 +406,13 @@ fn status_failure(mut response: Response<Body>, request: String) -> Failure {
         message,
         retry_after: requested,
     }
+}
+
+/// Whether a refusal (401, 403) of a plain-http request sent through a proxy is the proxy's own:
+/// a proxy adds `Via` to every answer it forwards (RFC 9110 §7.6.3), so a refusal without one
+/// never came from the server behind it.
+fn proxy_answered(response: &Response<Body>) -> bool {
+    matches!(response.status().as_u16(), 401 | 403) && !response.headers().contains_key("via")
 }
 
 /// A refusal by `proxy` (`status` 403 or 407 to a tunnel or a request) of a request to `url`.
