@@ -350,3 +350,34 @@ def test_ctrl_c_during_a_xet_upload_stops_it_within_two_seconds_and_moves_nothin
     other = tmp_path / "git-lfs-clone"
     git_with_lfs("clone", "-q", xet_hub.repo_url(repo_id), str(other), token=xet_hub.write_token)
     assert (other / "model.safetensors").read_bytes() == weights
+
+
+@pytest.mark.parametrize("damage", ["truncated", "bit flipped"])
+def test_a_damaged_local_object_is_refused_before_the_shard_and_the_push_can_be_repaired(
+    xet_hub: LocalHub, repo_id: str, work: hfgit.Repository, tmp_path: Path, damage: str
+) -> None:
+    weights = os.urandom(3 * MiB)
+    commit_weights(work, weights)
+    oid = sha256(weights)
+    stored = Path(work.path) / ".git" / "lfs" / "objects" / oid[:2] / oid[2:4] / oid
+    stored.chmod(0o644)
+    broken = bytearray(weights)
+    if damage == "truncated":
+        del broken[-10:]
+    else:
+        broken[12345] ^= 0x01
+    stored.write_bytes(bytes(broken))
+    remote_head = git("ls-remote", xet_hub.repo_url(repo_id), "refs/heads/main").split()[0]
+
+    with pytest.raises(hfgit.LfsVerificationError, match="is damaged") as refused:
+        work.push(token=xet_hub.write_token)
+
+    assert "model.safetensors" in str(refused.value)
+    assert git("ls-remote", xet_hub.repo_url(repo_id), "refs/heads/main").split()[0] == remote_head
+    assert oid not in xet_hub.xet_objects(repo_id)
+    stored.write_bytes(weights)
+    work.push(token=xet_hub.write_token)
+    again = hfgit.clone(
+        repo_id, tmp_path / "again", token=xet_hub.write_token, endpoint=xet_hub.endpoint
+    )
+    assert (Path(again.path) / "model.safetensors").read_bytes() == weights

@@ -36,6 +36,11 @@ pub enum LfsError {
         actual_size: u64,
     },
 
+    /// An object about to be uploaded does not hold what its pointer says: the local copy in
+    /// `.git/lfs/objects` was damaged after it was committed.
+    #[error("the local LFS object of {path} is damaged: {detail}. Nothing of it was pushed, and the push stopped before any ref moved. Write the file again and commit it (or copy the object from another clone), then push.")]
+    DamagedLocalObject { path: String, detail: String },
+
     /// A pointer names a clean/smudge extension (`ext-0-gzip ...`): its object holds the
     /// extension's output, not the file, and hfgit runs no extensions. The pointer was left as it is.
     #[error("{path} is a Git LFS pointer with the extension {extension:?}, which hfgit does not run: writing its object would put the extension's output, not the file, in the work tree. Nothing was written for it. To get the other files, clone with lfs=False and then run Repository.lfs_pull(exclude=[{path:?}]) (in an existing clone, just that lfs_pull); to get this one, check it out with git-lfs and that extension configured.")]

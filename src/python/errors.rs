@@ -66,7 +66,9 @@ pub fn class_name(err: &HfGitError) -> &'static str {
 
 fn lfs_class_name(err: &LfsError) -> &'static str {
     match err {
-        LfsError::ObjectMismatch { .. } => "LfsVerificationError",
+        LfsError::ObjectMismatch { .. } | LfsError::DamagedLocalObject { .. } => {
+            "LfsVerificationError"
+        }
         LfsError::FileChanged { .. } => "LfsFileChangedError",
         LfsError::Io { .. } => "LfsStoreError",
         LfsError::Authentication { .. } | LfsError::Forbidden { .. } => "AuthenticationError",

@@ -29,12 +29,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use secrecy::ExposeSecret;
-use xet::xet_session::{HeaderMap, HeaderValue, Sha256Policy, XetUploadCommit};
+use xet::xet_session::{HeaderMap, HeaderValue, Sha256Policy, XetFileInfo, XetUploadCommit};
 use xet::XetError;
 
 use super::upload::{Context, XetJob};
 use crate::auth::redact::{redact_text, SecretGuard};
 use crate::lfs::error::LfsError;
+use crate::lfs::pointer::Oid256;
 
 /// How often the watcher looks at the cancellation flag and the crates' progress.
 const POLL: Duration = Duration::from_millis(100);
@@ -102,13 +103,27 @@ async fn run(
     jobs: &[XetJob<'_>],
     during: &str,
 ) -> Result<XetReport, XetFailure> {
+    let mut uploads = Vec::with_capacity(jobs.len());
     for job in jobs {
         ctx.tracker.check().map_err(XetFailure::Fatal)?;
-        let sha256 = Sha256Policy::from_hex(&job.item.pointer.oid.to_hex());
-        commit
-            .upload_from_path(job.item.source.clone(), sha256)
+        // Computed by the crates in the same pass that chunks the file (no second read): the
+        // local object is checked against its pointer before the shard links the two, because
+        // a damaged copy sent here would be stored under the pointer's oid and never replaced.
+        let upload = commit
+            .upload_from_path(job.item.source.clone(), Sha256Policy::Compute)
             .await
             .map_err(|err| classify(err, ctx, during))?;
+        uploads.push(upload);
+    }
+    for (job, upload) in jobs.iter().zip(&uploads) {
+        let ingested = upload
+            .finalize_ingestion()
+            .await
+            .map_err(|err| classify(err, ctx, during))?;
+        if let Err(damaged) = check_ingested(job, &ingested.xet_info) {
+            let _ = commit.abort();
+            return Err(XetFailure::Fatal(damaged));
+        }
     }
     // Waits for every file's xorbs, then uploads the shard: nothing half-committed on failure.
     let report = commit
@@ -131,6 +146,32 @@ async fn run(
         deduplicated: metrics.deduped_bytes,
         sent: metrics.total_bytes_uploaded,
     })
+}
+
+/// `Err` when the bytes ingested for `job` are not the object its pointer names.
+fn check_ingested(job: &XetJob<'_>, info: &XetFileInfo) -> Result<(), LfsError> {
+    let expected = job.item.pointer;
+    let size = info.file_size.unwrap_or(expected.size);
+    let sha256 = info
+        .sha256
+        .as_deref()
+        .and_then(|hex| Oid256::from_hex(hex).ok());
+    match sha256 {
+        Some(actual) if actual == expected.oid && size == expected.size => Ok(()),
+        // No hash back from the crates: the size is all there is to check.
+        None if size == expected.size => Ok(()),
+        actual => Err(LfsError::DamagedLocalObject {
+            path: job.item.path.clone(),
+            detail: format!(
+                "{} should hold sha256:{} ({} bytes), as its pointer says, but holds {size} bytes \
+                 hashing to sha256:{}",
+                job.item.source.display(),
+                expected.oid,
+                expected.size,
+                actual.map_or_else(|| "(not computed)".to_owned(), |oid| oid.to_string()),
+            ),
+        }),
+    }
 }
 
 /// Until `finished`: mirror the crates' progress into the tracker and abort on cancellation.
