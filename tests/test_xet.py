@@ -133,7 +133,7 @@ def test_a_repo_without_xet_answers_basic_and_forcing_xet_there_fails(
         "alice/no-xet", tmp_path / "c", token=xet_hub.write_token, endpoint=xet_hub.endpoint
     )
     commit_weights(repo, os.urandom(MiB))
-    with pytest.raises(hfgit.LfsError, match="did not choose it"):
+    with pytest.raises(hfgit.InvalidArgumentError, match="does not offer it"):
         repo.push(token=xet_hub.write_token, lfs_transfer="xet")
     repo.push(token=xet_hub.write_token)
     assert xet_hub.xet_shards_received == 0
@@ -381,3 +381,26 @@ def test_a_damaged_local_object_is_refused_before_the_shard_and_the_push_can_be_
         repo_id, tmp_path / "again", token=xet_hub.write_token, endpoint=xet_hub.endpoint
     )
     assert (Path(again.path) / "model.safetensors").read_bytes() == weights
+
+
+def test_a_cas_that_stays_down_is_left_for_basic_within_seconds_not_minutes(
+    xet_hub: LocalHub,
+    repo_id: str,
+    work: hfgit.Repository,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    xet_hub.xet_fail_next(100_000)
+    weights = os.urandom(2 * MiB)
+    commit_weights(work, weights)
+
+    started = time.monotonic()
+    with caplog.at_level(logging.WARNING, logger="hfgit"):
+        result = work.push(token=xet_hub.write_token)
+    waited = time.monotonic() - started
+
+    assert result.lfs_objects_uploaded == 1
+    assert xet_hub.lfs_object_path(sha256(weights)) is not None
+    warning = next(r.getMessage() for r in caplog.records if "Xet upload failed" in r.getMessage())
+    assert "try again" not in warning
+    # The crates' own retries (5, from 3 s apart, doubling) took 278 s here.
+    assert waited < 60, f"the push waited {waited:.0f} s before falling back"

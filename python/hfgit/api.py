@@ -323,8 +323,15 @@ def push(
     git stay ordinary LFS pointers. If Xet fails for a reason that is not yours (its storage
     unreachable after retries, an answer that cannot be used), the push sends the objects with
     ``basic``/``multipart`` instead and logs a WARNING; authentication and permission errors
-    raise as for any upload. ``lfs_transfer="xet"`` forces Xet (no fallback), ``"basic"`` never
-    offers it; the default (``None``) reads ``HFGIT_LFS_TRANSFER``, else ``"auto"``.
+    raise as for any upload; with the fallback open, the CAS gets 3 retries per request (1 s
+    apart, doubling, at most 4 s each) rather than the crates' 5 from 3 s, unless the crates'
+    ``HF_XET_CLIENT_RETRY_*`` variables are set. Before the Xet upload commits, each object's
+    SHA-256 (computed while it is chunked) is checked against its pointer: a local object damaged
+    since its commit raises :class:`LfsVerificationError` and no ref moves. ``lfs_transfer="xet"``
+    forces Xet (no fallback; :class:`InvalidArgumentError` on a repository whose LFS server does
+    not offer it), ``"basic"`` never offers it; the default (``None``) reads
+    ``HFGIT_LFS_TRANSFER``, else ``"auto"``. The names are case-insensitive (``"multipart"`` and
+    ``"lfs"`` also mean ``"basic"``).
 
     ``prune_lfs=True`` runs :meth:`Repository.lfs_prune` on ``remote`` after a successful push,
     so the local LFS store stops growing with every checkpoint (its rules say what goes: objects

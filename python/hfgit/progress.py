@@ -87,9 +87,7 @@ def progress_reporter(progress: ProgressArg, description: str) -> Iterator[Nativ
         raise TypeError("progress must be None, True, False or a callable taking a Progress")
     user_callback = progress
 
-    def forward(
-        phase: str, done: int, total: int, transferred: int, deduplicated: int = 0
-    ) -> None:
+    def forward(phase: str, done: int, total: int, transferred: int, deduplicated: int = 0) -> None:
         user_callback(Progress(phase, done, total, transferred, deduplicated))
 
     yield forward

@@ -60,6 +60,17 @@ pub(crate) enum Transfer {
     Xet,
 }
 
+impl Transfer {
+    /// The adapter's name in the protocol.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Basic => "basic",
+            Self::Multipart => "multipart",
+            Self::Xet => "xet",
+        }
+    }
+}
+
 /// One request the server wants made: where, with which headers, until when.
 #[derive(Debug, Clone)]
 pub(crate) struct Action {

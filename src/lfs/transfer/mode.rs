@@ -34,7 +34,9 @@ impl FromStr for LfsTransferMode {
             "basic" | "multipart" | "lfs" => Ok(Self::Basic),
             _ => Err(LfsError::InvalidSetting {
                 detail: format!(
-                    "unknown LFS transfer {text:?}: expected \"auto\", \"xet\" or \"basic\""
+                    "unknown LFS transfer {text:?}: expected \"auto\", \"xet\" or \"basic\" \
+                     (in any case; \"multipart\" and \"lfs\" also mean basic, and empty means \
+                     auto)"
                 ),
             }),
         }

@@ -146,8 +146,13 @@ fn upload_xet<'a>(
         }
         Err(XetFailure::Fatal(error)) => Err(error),
         Err(XetFailure::FallBack(error)) if ctx.transfer == LfsTransferMode::Auto => {
+            // The cause without the "try again" a failure ends with: hfgit is trying another way.
+            let cause = match &error {
+                LfsError::Network { during, detail } => format!("{detail}, while {during}"),
+                other => other.to_string(),
+            };
             ctx.tracker.monitor().warning(format!(
-                "the Xet upload failed ({error}); sending the {} object(s) with basic/multipart \
+                "the Xet upload failed ({cause}); sending the {} object(s) with basic/multipart \
                  instead (set HFGIT_LFS_TRANSFER=basic to skip Xet)",
                 jobs.len()
             ));
@@ -203,10 +208,13 @@ fn plan_batch<'a>(
         )
     });
     if ctx.transfer == LfsTransferMode::Xet && wants_upload && answer.transfer != Transfer::Xet {
-        return Err(LfsError::Protocol {
-            detail: "the Xet transfer was asked for (HFGIT_LFS_TRANSFER or lfs_transfer=\"xet\"), \
-                     but the LFS server did not choose it"
-                .to_owned(),
+        return Err(LfsError::InvalidSetting {
+            detail: format!(
+                "the Xet transfer was asked for (HFGIT_LFS_TRANSFER or lfs_transfer=\"xet\"), but \
+                 this repository's LFS server does not offer it (it chose {}); push with \
+                 lfs_transfer=\"auto\" or \"basic\"",
+                answer.transfer.name()
+            ),
         });
     }
     let mut jobs = Vec::new();

@@ -53,7 +53,7 @@ pub fn reconstruct(
         during: format!("reconstructing Xet file {xet_hash}"),
         detail: crate::auth::redact::redact_text(&err.to_string()),
     };
-    let (session, runtime) = session::new_session()?;
+    let (session, runtime) = session::new_session(false)?;
     runtime.block_on(async {
         let group = session
             .new_file_download_group()

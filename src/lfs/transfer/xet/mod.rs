@@ -33,6 +33,7 @@ use xet::xet_session::{HeaderMap, HeaderValue, Sha256Policy, XetFileInfo, XetUpl
 use xet::XetError;
 
 use super::upload::{Context, XetJob};
+use super::LfsTransferMode;
 use crate::auth::redact::{redact_text, SecretGuard};
 use crate::lfs::error::LfsError;
 use crate::lfs::pointer::Oid256;
@@ -67,7 +68,8 @@ pub(crate) fn upload(ctx: &Context<'_, '_>, jobs: &[XetJob<'_>]) -> Result<XetRe
         .map_err(|detail| XetFailure::FallBack(LfsError::Protocol { detail }))?;
     let _redact_cas_token = SecretGuard::register(&access.token);
     proxy::check(ctx.remote, &access).map_err(XetFailure::FallBack)?;
-    let (session, runtime) = session::new_session().map_err(XetFailure::FallBack)?;
+    let can_fall_back = ctx.transfer == LfsTransferMode::Auto;
+    let (session, runtime) = session::new_session(can_fall_back).map_err(XetFailure::FallBack)?;
     let during = format!("uploading {} object(s) to Xet storage", jobs.len());
     let builder = session
         .new_upload_commit()

@@ -28,9 +28,17 @@
 //! LocalHub's CAS: 555-614 MiB peak with the crates' defaults, 299-324 MiB with one stream,
 //! 261-278 MiB with one stream and 1 MiB blocks; four files of 256 MiB, 499 MiB with 8 files
 //! chunked at once and 278 MiB with one (benches/RESULTS.md).
+//!
+//! Retries. The crates retry a failed CAS request 5 times from 3 s apart, doubling: a CAS that is
+//! down held a push silent for 278 s before `auto` could fall back to basic. When a fallback
+//! exists (`auto`), and unless the user set the crates' `HF_XET_CLIENT_RETRY_*` variables, hfgit
+//! gives each request [`RETRY_ATTEMPTS`] retries from [`RETRY_FIRST_DELAY`] apart (at most
+//! [`RETRY_LONGEST_DELAY`] each): a passing 503 is still absorbed, and a CAS that stays down is
+//! left within about 10 s for the LFS path, which has its own retries.
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use tokio::runtime::Runtime;
 use xet::xet_session::{XetConfig, XetSession, XetSessionBuilder};
@@ -73,6 +81,18 @@ const CONCURRENCY_VARS: [&str; 6] = [
     "HF_XET_HP",
 ];
 
+/// Retries of one CAS request before a push that may fall back gives Xet up.
+const RETRY_ATTEMPTS: usize = 3;
+const RETRY_FIRST_DELAY: Duration = Duration::from_secs(1);
+const RETRY_LONGEST_DELAY: Duration = Duration::from_secs(4);
+
+/// The crates' variables that set their retries; any of them set leaves retries to them.
+const RETRY_VARS: [&str; 3] = [
+    "HF_XET_CLIENT_RETRY_MAX_ATTEMPTS",
+    "HF_XET_CLIENT_RETRY_BASE_DELAY",
+    "HF_XET_CLIENT_RETRY_MAX_DURATION",
+];
+
 /// The shared runtime; `Err` (kept, so later pushes fall back at once) when it cannot be made.
 pub(super) fn runtime() -> Result<&'static Runtime, LfsError> {
     RUNTIME
@@ -90,10 +110,12 @@ pub(super) fn runtime() -> Result<&'static Runtime, LfsError> {
         })
 }
 
-/// A session for one transfer, on the shared runtime.
-pub(super) fn new_session() -> Result<(XetSession, &'static Runtime), LfsError> {
+/// A session for one transfer, on the shared runtime; `can_fall_back` when a failure would send
+/// the objects by another way (shorter retries).
+pub(super) fn new_session(can_fall_back: bool) -> Result<(XetSession, &'static Runtime), LfsError> {
     let runtime = runtime()?;
-    let session = XetSessionBuilder::new_with_config(configuration(|name| std::env::var_os(name)))
+    let config = configuration(|name| std::env::var_os(name), can_fall_back);
+    let session = XetSessionBuilder::new_with_config(config)
         .with_cache_dir(cache_dir())
         .with_tokio_handle(runtime.handle().clone())
         .build()
@@ -106,9 +128,18 @@ pub(super) fn new_session() -> Result<(XetSession, &'static Runtime), LfsError> 
 
 /// The crates' configuration from the environment (`HF_XET_*`), with one upload stream unless
 /// one of [`CONCURRENCY_VARS`] is set, 1 MiB read blocks unless one of [`READ_BLOCK_VARS`] is, and
-/// one file chunked at a time unless one of [`FILES_AT_ONCE_VARS`] is.
-fn configuration(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> XetConfig {
+/// one file chunked at a time unless one of [`FILES_AT_ONCE_VARS`] is, and with a fallback, short
+/// retries unless one of [`RETRY_VARS`] is.
+fn configuration(
+    var: impl Fn(&str) -> Option<std::ffi::OsString>,
+    can_fall_back: bool,
+) -> XetConfig {
     let mut config = XetConfig::new();
+    if can_fall_back && !RETRY_VARS.iter().any(|name| var(name).is_some()) {
+        config.client.retry_max_attempts = RETRY_ATTEMPTS;
+        config.client.retry_base_delay = RETRY_FIRST_DELAY;
+        config.client.retry_max_duration = RETRY_LONGEST_DELAY;
+    }
     if !CONCURRENCY_VARS.iter().any(|name| var(name).is_some()) {
         config.client.ac_initial_upload_concurrency = UPLOAD_STREAMS;
         config.client.ac_min_upload_concurrency = UPLOAD_STREAMS;
@@ -146,11 +177,11 @@ mod tests {
     #[test]
     fn one_upload_stream_1_mib_reads_and_one_file_at_a_time_unless_the_user_set_the_crates_own_values(
     ) {
-        let config = configuration(|_| None);
+        let config = configuration(|_| None, true);
         assert_eq!(config.client.ac_max_upload_concurrency, UPLOAD_STREAMS);
         assert_eq!(config.client.ac_initial_upload_concurrency, UPLOAD_STREAMS);
         for name in CONCURRENCY_VARS {
-            let config = configuration(|asked| (asked == name).then(|| "8".into()));
+            let config = configuration(|asked| (asked == name).then(|| "8".into()), true);
             assert_ne!(
                 config.client.ac_max_upload_concurrency, UPLOAD_STREAMS,
                 "{name} set: the crates' own setting stays"
@@ -158,10 +189,30 @@ mod tests {
         }
         assert_eq!(config.data.ingestion_block_size.as_u64(), 1 << 20);
         for name in READ_BLOCK_VARS {
-            let config = configuration(|asked| (asked == name).then(|| "8mb".into()));
+            let config = configuration(|asked| (asked == name).then(|| "8mb".into()), true);
             assert_ne!(
                 config.data.ingestion_block_size.as_u64(),
                 1 << 20,
+                "{name} set"
+            );
+        }
+    }
+
+    #[test]
+    fn a_push_that_can_fall_back_retries_briefly_unless_the_user_set_the_crates_retries() {
+        let defaults = XetConfig::new();
+        let brief = configuration(|_| None, true);
+        assert_eq!(brief.client.retry_max_attempts, RETRY_ATTEMPTS);
+        assert_eq!(brief.client.retry_base_delay, RETRY_FIRST_DELAY);
+        let forced = configuration(|_| None, false);
+        assert_eq!(
+            forced.client.retry_max_attempts,
+            defaults.client.retry_max_attempts
+        );
+        for name in RETRY_VARS {
+            let config = configuration(|asked| (asked == name).then(|| "7".into()), true);
+            assert_ne!(
+                config.client.retry_base_delay, RETRY_FIRST_DELAY,
                 "{name} set"
             );
         }
