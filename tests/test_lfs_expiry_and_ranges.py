@@ -213,6 +213,12 @@ def ranges_asked(hub: LocalHub) -> list[tuple[int, int]]:
     return spans
 
 
+PULL_TWO_AT_ONCE = (
+    "import hfgit, sys; "
+    "hfgit.Repository(sys.argv[1]).lfs_pull(token=sys.argv[2], lfs_concurrency=2)"
+)
+
+
 def written(record: Path) -> int:
     """Bytes a download's record says are on disk (0 while there is no record)."""
     try:
@@ -220,6 +226,41 @@ def written(record: Path) -> int:
     except FileNotFoundError:
         return 0
     return sum(s["written"] for s in json.loads(text or "{}").get("segments", []))
+
+
+def start_until_recorded(
+    code: str,
+    arguments: list[str],
+    record: Path,
+    at_least: int,
+    *,
+    env: dict[str, str] | None = None,
+) -> subprocess.Popen[str]:
+    """Run `code` in a child Python (Ctrl-C handled, output captured) until `record` says
+    `at_least` bytes are on disk; the child is still running when this returns."""
+    package = str(Path(hfgit.__file__).resolve().parent.parent)
+    child = subprocess.Popen(
+        [sys.executable, "-c", code, *arguments],
+        env={**os.environ, "PYTHONPATH": package, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    try:
+        while written(record) < at_least:
+            assert child.poll() is None and time.monotonic() < deadline, "nothing recorded"
+            time.sleep(0.05)
+    except BaseException:
+        child.kill()
+        child.wait()
+        raise
+    return child
+
+
+def kill(child: subprocess.Popen[str]) -> None:
+    child.kill()
+    child.communicate()
 
 
 def incomplete(root: Path) -> list[str]:
@@ -480,26 +521,10 @@ def test_a_download_killed_with_sigkill_resumes_from_the_segments_it_recorded(
     hfgit.clone(repo_id, lazy, token=hub.write_token, endpoint=hub.endpoint, lfs=False)
     hub.storage_rate_limit = MiB
     record = lazy / ".git" / "lfs" / "incomplete" / f"{oid}.part.json"
-    pull = (
-        "import hfgit, sys; "
-        "hfgit.Repository(sys.argv[1]).lfs_pull(token=sys.argv[2], lfs_concurrency=2)"
+    limit = {"HFGIT_LFS_MAX_WHOLE_DOWNLOAD": str(MiB)}
+    kill(
+        start_until_recorded(PULL_TWO_AT_ONCE, [str(lazy), hub.write_token], record, MiB, env=limit)
     )
-    package = str(Path(hfgit.__file__).resolve().parent.parent)
-    env = {**os.environ, "PYTHONPATH": package, "HFGIT_LFS_MAX_WHOLE_DOWNLOAD": str(MiB)}
-    child = subprocess.Popen(
-        [sys.executable, "-c", pull, str(lazy), hub.write_token],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while written(record) < MiB:
-            assert child.poll() is None and time.monotonic() < deadline, "no segment recorded"
-            time.sleep(0.05)
-        child.kill()
-    finally:
-        child.wait()
     kept = written(record)
     assert kept >= MiB
     assert not (lazy / ".git" / "lfs" / "objects" / oid[:2] / oid[2:4] / oid).exists()
@@ -525,26 +550,7 @@ def test_a_download_killed_before_any_segment_completed_resumes_from_the_bytes_i
     hfgit.clone(repo_id, lazy, token=hub.write_token, endpoint=hub.endpoint, lfs=False)
     hub.storage_rate_limit = MiB
     record = lazy / ".git" / "lfs" / "incomplete" / f"{oid}.part.json"
-    pull = (
-        "import hfgit, sys; "
-        "hfgit.Repository(sys.argv[1]).lfs_pull(token=sys.argv[2], lfs_concurrency=2)"
-    )
-    package = str(Path(hfgit.__file__).resolve().parent.parent)
-    child = subprocess.Popen(
-        [sys.executable, "-c", pull, str(lazy), hub.write_token],
-        env={**os.environ, "PYTHONPATH": package},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-    try:
-        deadline = time.monotonic() + 60
-        while written(record) < 2 * MiB:
-            assert child.poll() is None and time.monotonic() < deadline, "nothing recorded"
-            time.sleep(0.05)
-        child.kill()
-    finally:
-        child.wait()
+    kill(start_until_recorded(PULL_TWO_AT_ONCE, [str(lazy), hub.write_token], record, 2 * MiB))
     segments = json.loads(record.read_text())["segments"]
     assert all(s["written"] < s["end"] - s["start"] for s in segments), "a segment completed"
     on_disk = written(record)
@@ -577,19 +583,8 @@ def test_ctrl_c_stops_a_ranged_download_within_a_second_and_keeps_its_bytes_for_
         "except KeyboardInterrupt:\n"
         "    print('interrupted', time.monotonic())\n"
     )
-    package = str(Path(hfgit.__file__).resolve().parent.parent)
     # Started on its own, not from a shell: Python installs its Ctrl-C handler.
-    child = subprocess.Popen(
-        [sys.executable, "-c", pull, str(lazy), hub.write_token],
-        env={**os.environ, "PYTHONPATH": package},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 60
-    while written(record) < 2 * MiB:
-        assert child.poll() is None and time.monotonic() < deadline, "nothing recorded"
-        time.sleep(0.05)
+    child = start_until_recorded(pull, [str(lazy), hub.write_token], record, 2 * MiB)
     sent = time.monotonic()
     child.send_signal(signal.SIGINT)
     out, err = child.communicate(timeout=30)
@@ -625,21 +620,8 @@ def test_cloning_again_into_a_killed_clone_resumes_its_lfs_download(
         "hfgit.clone(sys.argv[1], sys.argv[2], token=sys.argv[3], endpoint=sys.argv[4], "
         "progress=False, lfs_concurrency=2)"
     )
-    package = str(Path(hfgit.__file__).resolve().parent.parent)
-    child = subprocess.Popen(
-        [sys.executable, "-c", clone, repo_id, str(target), hub.write_token, hub.endpoint],
-        env={**os.environ, "PYTHONPATH": package},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while written(record) < 2 * MiB:
-            assert child.poll() is None and time.monotonic() < deadline, "nothing recorded"
-            time.sleep(0.05)
-        child.kill()
-    finally:
-        child.wait()
+    arguments = [repo_id, str(target), hub.write_token, hub.endpoint]
+    kill(start_until_recorded(clone, arguments, record, 2 * MiB))
     on_disk = written(record)
 
     hub.storage_rate_limit = None
