@@ -136,7 +136,6 @@ impl TransferConfig {
         }
     }
 
-    /// The whole-download limit in force: the field, the environment, or the Hub's 50 GB.
     /// Threads for the run's transfers: `concurrency`, checked.
     fn workers(&self) -> Result<usize, LfsError> {
         if (1..=MAX_CONCURRENCY).contains(&self.concurrency) {
@@ -151,6 +150,7 @@ impl TransferConfig {
         }))
     }
 
+    /// The whole-download limit in force: the field, the environment, or the Hub's 50 GB.
     fn max_whole_download(&self) -> Result<u64, LfsError> {
         if let Some(limit) = self.max_whole_download {
             return Ok(limit.max(1));
