@@ -5,9 +5,12 @@
 //! and its headers carry the CAS URL and a first CAS token (`X-Xet-*`, see [`access`]). The objects
 //! go into one upload commit of the crates: files are chunked, chunks the CAS already has are not
 //! sent (that is the deduplication), new ones go up in xorbs, and the shard that maps each file
-//! to its chunks and to its LFS SHA-256 goes up last, only once every xorb is stored. The SHA-256
-//! is the pointer's oid, passed in, never computed again. Pointers in git stay ordinary LFS
-//! pointers.
+//! to its chunks and to its LFS SHA-256 goes up last, only once every xorb is stored. The crates
+//! compute the SHA-256 in the same pass that chunks the file (no second read of it), and each
+//! object is checked against its pointer before the shard goes: a local object damaged since its
+//! commit would otherwise be stored under the pointer's oid for good (the Hub then says it has
+//! the object, so no later push could replace it), where basic storage refuses such bytes.
+//! Pointers in git stay ordinary LFS pointers.
 //!
 //! One tokio runtime serves the process, made on the first Xet transfer (`session`).
 //!
