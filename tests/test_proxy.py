@@ -18,6 +18,7 @@ from pathlib import Path
 import hfgit
 import pytest
 from gitcli import git
+from hfgit import _native
 from hfgit.testing import LocalHub
 from tinyproxy import Tinyproxy
 
@@ -390,7 +391,7 @@ def test_a_socks_proxy_is_refused_with_a_message_saying_which_variable_set_it(
 
 @pytest.fixture
 def xet_hub(hub: LocalHub, monkeypatch: pytest.MonkeyPatch) -> LocalHub:
-    if not hasattr(hfgit._native, "_xet_shard_files"):
+    if not hasattr(_native, "_xet_shard_files"):
         pytest.skip("built without the xet feature")
     if not hub.xet_available:
         pytest.skip("no local_cas_server: run scripts/build-xet-cas.sh")
