@@ -391,6 +391,9 @@ def test_a_socks_proxy_is_refused_with_a_message_saying_which_variable_set_it(
 
 @pytest.fixture
 def xet_hub(hub: LocalHub, monkeypatch: pytest.MonkeyPatch) -> LocalHub:
+    # Skipped only where Xet cannot run at all: a build with --no-default-features (no `xet`
+    # feature), or a checkout where scripts/build-xet-cas.sh has not built LocalHub's CAS.
+    # `.ci/run` builds both, so in CI these tests run.
     if not hasattr(_native, "_xet_shard_files"):
         pytest.skip("built without the xet feature")
     if not hub.xet_available:
